@@ -1,0 +1,3 @@
+from haiend.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,288 @@
+"""Check, time and record a kernel's realisations: what ``haiend bench`` and the labs run.
+
+For each variant, in order: skip it with its reason if it cannot run here; call it once and
+compare the result with the reference (this first call, which also compiles, is the cold
+time); time it only if it is correct; derive GB/s, GFLOP/s and the fraction of this machine's
+roof; keep a :class:`haiend.records.Record`. Under ``mpiexec`` every rank takes part in every
+call, and only rank 0 prints and writes records.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Sequence
+
+from haiend import __version__, kernels, machine, mpi, records, threads
+from haiend.ceilings import Ceilings
+from haiend.errors import HaiendError
+from haiend.kernels import Check, Kernel
+from haiend.roofline import Roof, fraction_of_roof
+from haiend.timing import BenchmarkResult, benchmark
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one variant: skipped (with why), wrong (with the check), or measured."""
+
+    kernel: str
+    variant: str
+    size: tuple[int, ...]
+    status: str  # "measured", "skipped" or "wrong"
+    reason: str = ""
+    check: Check | None = None
+    timing: BenchmarkResult | None = None
+    record: records.Record | None = None
+    baseline_ratio: float | None = None  # baseline time / this time, for the same work
+
+    @property
+    def gb_per_s(self) -> float | None:
+        return self.record.gb_per_s if self.record else None
+
+    @property
+    def gflop_per_s(self) -> float | None:
+        return self.record.gflop_per_s if self.record else None
+
+
+def resolve_size(kernel: Kernel, size: str | Sequence[int] | None, *, quick: bool, info: dict[str, Any]) -> tuple[int, ...]:
+    """The size to run: given, quick, or the kernel's default for this machine; checked against free memory."""
+    if size is None:
+        chosen = kernel.quick_size if quick else kernel.default_size(info)
+    elif isinstance(size, str):
+        chosen = kernel.parse_size(size)
+    else:
+        chosen = kernel.parse_size("x".join(str(int(v)) for v in size))
+    need = 2 * kernel.footprint(chosen)  # inputs and output, plus the reference's copy
+    free = info.get("memory_available_bytes")
+    if free and need > free:
+        raise HaiendError(
+            f"size {kernel.size_label(chosen)} of {kernel.name} needs about {need / 2**30:.1f} GiB"
+            f" but only {free / 2**30:.1f} GiB of memory is free: choose a smaller --size."
+        )
+    return chosen
+
+
+def run(
+    name: str,
+    *,
+    variants: Sequence[str] | None = None,
+    size: str | Sequence[int] | None = None,
+    quick: bool = False,
+    threads_: int | None = None,
+    repeat: int = 10,
+    warmup: int = 1,
+    max_duration: float = 10.0,
+    ceilings: Ceilings | Callable[[], Ceilings | None] | None = None,
+    save: bool = True,
+    results_dir: str | None = None,
+    progress: Progress | None = None,
+    info: dict[str, Any] | None = None,
+) -> list[Outcome]:
+    """Run every requested variant of kernel (or group) ``name``; returns one Outcome per variant.
+
+    Everything the caller gave is validated first (kernel, variants, size, threads, results
+    folder); only then is ``ceilings`` called, if it is a function, and anything measured.
+    """
+    chosen_kernels = kernels.group(name)
+    info = info or machine.describe()
+    n_threads = threads_ if threads_ is not None else threads.available()
+    if n_threads < 1:
+        raise HaiendError(f"--threads must be at least 1, not {n_threads}.")
+    for kernel in chosen_kernels:
+        unknown = [v for v in variants or () if v not in kernel.variants]
+        if unknown:
+            raise HaiendError(
+                f"{kernel.name} has no variant {unknown[0]!r}: choose from {', '.join(kernel.variants)}."
+            )
+    sizes = {k.name: resolve_size(k, size, quick=quick, info=info) for k in chosen_kernels}
+    if save:
+        records.ensure_writable(records.results_dir(results_dir))
+    root = mpi.is_root() if mpi.launched_by_mpiexec() else True
+    say = progress if (progress is not None and root) else (lambda message: None)
+    if callable(ceilings):
+        ceilings = ceilings()
+
+    outcomes: list[Outcome] = []
+    for kernel in chosen_kernels:
+        kernel_outcomes = []
+        names = list(variants) if variants else list(kernel.variants)
+        inputs = kernel.make_inputs(sizes[kernel.name])
+        expected = kernel.reference(*inputs)
+        for position, variant_name in enumerate(names, 1):
+            say(f"[{kernel.name} {position}/{len(names)}] {variant_name}")
+            outcome = _run_variant(
+                kernel,
+                variant_name,
+                sizes[kernel.name],
+                inputs,
+                expected,
+                n_threads=n_threads,
+                repeat=repeat,
+                warmup=warmup,
+                max_duration=max_duration,
+                ceilings=ceilings,
+                info=info,
+                say=say,
+            )
+            kernel_outcomes.append(outcome)
+        kernel_outcomes = _with_baseline(
+            kernel, kernel_outcomes, lambda spec: _measure_baseline(spec, quick, n_threads, repeat, info)
+        )
+        if save and root:
+            for outcome in kernel_outcomes:
+                if outcome.record is not None:
+                    records.save(outcome.record, results_dir)
+        outcomes.extend(kernel_outcomes)
+    return outcomes
+
+
+def _run_variant(kernel, variant_name, size, inputs, expected, *, n_threads, repeat, warmup, max_duration, ceilings, info, say) -> Outcome:
+    variant = kernel.variants[variant_name]
+    availability = variant.available()
+    if not availability:
+        say(f"  skipped: {availability.reason}")
+        return Outcome(kernel.name, variant_name, size, "skipped", availability.reason)
+    used_threads = n_threads if variant.parallel else 1
+    under_mpi = variant_name == "mpi" and mpi.launched_by_mpiexec()
+    ranks = mpi.world().Get_size() if variant_name == "mpi" else 1
+    with threads.limit(n_threads):
+        prepared = variant.prepare(inputs)
+        cold_start = _now()
+        prepared.call()
+        if prepared.sync is not None:
+            prepared.sync()
+        cold = _now() - cold_start
+        result = prepared.result()
+        check = kernel.check(result, expected)
+        passed = check.passed
+        if under_mpi:  # rank 0 alone holds the whole result: it decides for every rank
+            passed = mpi.world().bcast(passed if mpi.is_root() else None, root=0)
+        say(f"  {check}")
+        if not passed:
+            return Outcome(kernel.name, variant_name, size, "wrong", str(check), check=check)
+        timing = benchmark(
+            prepared.call,
+            n_repeat=repeat,
+            n_warmup=warmup,
+            max_duration=math.inf if under_mpi else max_duration,
+            min_time=0.0 if under_mpi else None,  # every rank must make the same calls
+            sync="cuda" if (variant.device == "gpu" and prepared.sync is not None) else prepared.sync,
+            cold_time=cold,
+            name=f"{kernel.name}/{variant_name}",
+        )
+    roof = _roof_for(variant, ceilings, used_threads * ranks)
+    bytes_moved, flops = kernel.bytes_moved(size), kernel.flops(size)
+    median = timing.median
+    record = records.Record(
+        kernel=kernel.name,
+        variant=variant_name,
+        size=list(size),
+        dtype=str(getattr(expected, "dtype", "float64")),
+        threads=used_threads,
+        ranks=ranks,
+        times=list(timing.times),
+        warmup_times=list(timing.warmup_times),
+        cold_time=timing.cold_time,
+        batch=timing.batch,
+        clock=timing.clock,
+        bytes_moved=bytes_moved,
+        flops=flops,
+        median_s=median,
+        min_s=timing.min,
+        gb_per_s=bytes_moved / median / 1e9,
+        gflop_per_s=flops / median / 1e9,
+        roof=_roof_dict(roof),
+        fraction_of_roof=fraction_of_roof(flops, bytes_moved, median, roof) if roof else float("nan"),
+        error=check.error,
+        tolerance=check.tolerance,
+        correct=True,
+        machine_id=info["machine_id"],
+        machine=info,
+        details={"summary": variant.summary, "device": variant.device, **dict(variant.details)},
+        haiend_version=__version__,
+    )
+    say(f"  {timing}; {record.gb_per_s:.2f} GB/s, {record.gflop_per_s:.2f} GFLOP/s")
+    return Outcome(kernel.name, variant_name, size, "measured", check=check, timing=timing, record=record)
+
+
+def _now() -> float:
+    import time
+
+    return time.perf_counter()
+
+
+def _roof_for(variant, ceilings: Ceilings | None, n_threads: int) -> Roof | None:
+    if ceilings is None or variant.device != "cpu":
+        return None  # a CPU roof says nothing about a GPU; GPU roofs are measured on a GPU
+    return ceilings.roof(n_threads)
+
+
+def _roof_dict(roof: Roof | None) -> dict[str, Any]:
+    if roof is None:
+        return {}
+    return {
+        "bandwidth": roof.bandwidth,
+        "peak": roof.peak,
+        "threads": roof.threads,
+        "bandwidth_source": roof.bandwidth_source,
+        "peak_source": roof.peak_source,
+    }
+
+
+def _measure_baseline(spec: str, quick: bool, n_threads: int, repeat: int, info) -> Outcome | None:
+    """Measure another kernel's variant ("stream.triad:c") in this run, to compare bandwidths."""
+    other, variant = spec.split(":")
+    outcomes = run(other, variants=[variant], quick=quick, threads_=n_threads, repeat=repeat, save=False, info=info)
+    return outcomes[0] if outcomes and outcomes[0].status == "measured" else None
+
+
+def _with_baseline(kernel: Kernel, outcomes: list[Outcome], measure_other) -> list[Outcome]:
+    """Add each measured variant's speed relative to the kernel's baseline, measured in this run.
+
+    Against a variant of the same kernel the ratio is of times (same work); against another
+    kernel ("stream.triad:c") it is of bandwidths, as the stencil is judged against STREAM.
+    """
+    measured = [o for o in outcomes if o.status == "measured"]
+    if kernel.baseline is None or not measured:
+        return outcomes
+    if ":" in kernel.baseline:
+        base = measure_other(kernel.baseline)
+        ratio = (lambda o: o.record.gb_per_s / base.record.gb_per_s) if base else None
+    else:
+        base = next((o for o in measured if o.variant == kernel.baseline), None)
+        ratio = (lambda o: base.timing.median / o.timing.median) if base else None
+    if ratio is None:
+        return outcomes
+    return [replace(o, baseline_ratio=ratio(o)) if o.status == "measured" else o for o in outcomes]
+
+
+def table(outcomes: Sequence[Outcome]) -> list[dict[str, str]]:
+    """Rows ready to print: one per variant, every figure from the measurement."""
+    rows = []
+    for o in outcomes:
+        row = {"kernel": o.kernel, "variant": o.variant, "size": "x".join(map(str, o.size))}
+        if o.status != "measured":
+            row.update(status=o.status, note=o.reason)
+            rows.append(row)
+            continue
+        r = o.record
+        row.update(
+            status="ok",
+            threads=str(r.threads * r.ranks),
+            cold=_fmt_s(r.cold_time),
+            median=_fmt_s(r.median_s),
+            spread=f"{100 * o.timing.spread:.1f}%",
+            **{"GB/s": f"{r.gb_per_s:.2f}", "GFLOP/s": f"{r.gflop_per_s:.2f}"},
+            roof="-" if math.isnan(r.fraction_of_roof) else f"{r.fraction_of_roof:.2f}",
+            vs_baseline="-" if o.baseline_ratio is None else f"{o.baseline_ratio:.2f}",
+        )
+        rows.append(row)
+    return rows
+
+
+def _fmt_s(seconds: float) -> str:
+    from haiend.timing import format_seconds
+
+    return format_seconds(seconds)

@@ -1,0 +1,203 @@
+"""Measure this machine's roofs, for one thread and for every available core, and cache them.
+
+* Memory bandwidth: STREAM triad (24 bytes per element) on vectors four times the last-level
+  cache, best of the repeats, as STREAM reports it. The C realisation when a compiler is
+  present, else the best other CPU realisation available (and the source says which).
+* Peak FP64: BLAS dgemm (``numpy.matmul`` on float64), 2 n^3 flops, best of the repeats.
+* Theoretical FP64 peak, where it can be derived: the clock measured with a chain of dependent
+  adds (clock.c), times the SIMD width from the CPU flags, times 2 flops per FMA, times the
+  number of FMA units, which no flag reveals: 2 is assumed for CPUs with FMA (true of recent
+  x86 server cores and stated wherever the figure is shown).
+
+Ceilings are cached in ``<results>/<machine id>/ceilings.json`` together with the performance
+environment (``OPENBLAS_CORETYPE`` halves dgemm here), and measured again when it differs or on
+request (``haiend roofline --remeasure``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from haiend import machine, records, threads
+from haiend.errors import HaiendError
+from haiend.roofline import Roof, simd_doubles, theoretical_peak
+from haiend.timing import benchmark
+
+DGEMM_N = 2048
+QUICK_DGEMM_N = 512
+ASSUMED_FMA_UNITS = 2
+
+
+@dataclass(frozen=True)
+class Ceilings:
+    """Measured roofs per thread count, with the clock-derived peak and how it was obtained."""
+
+    machine_id: str
+    roofs: dict[int, Roof]
+    clock_hz: float | None = None
+    theoretical_peak_per_core: float | None = None
+    environment: dict[str, str] = field(default_factory=dict)
+    measured_at: str = ""
+    quick: bool = False
+
+    def roof(self, threads_: int = 1) -> Roof:
+        """The roof for ``threads_``: that count if measured, else the largest measured below it."""
+        counts = sorted(self.roofs)
+        below = [c for c in counts if c <= threads_] or counts[:1]
+        return self.roofs[below[-1]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "machine_id": self.machine_id,
+            "roofs": {
+                str(n): {
+                    "bandwidth": r.bandwidth,
+                    "peak": r.peak,
+                    "bandwidth_source": r.bandwidth_source,
+                    "peak_source": r.peak_source,
+                }
+                for n, r in self.roofs.items()
+            },
+            "clock_hz": self.clock_hz,
+            "theoretical_peak_per_core": self.theoretical_peak_per_core,
+            "environment": self.environment,
+            "measured_at": self.measured_at,
+            "quick": self.quick,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Ceilings:
+        roofs = {int(n): Roof(threads=int(n), **r) for n, r in data["roofs"].items()}
+        return cls(
+            machine_id=data["machine_id"],
+            roofs=roofs,
+            clock_hz=data.get("clock_hz"),
+            theoretical_peak_per_core=data.get("theoretical_peak_per_core"),
+            environment=data.get("environment", {}),
+            measured_at=data.get("measured_at", ""),
+            quick=bool(data.get("quick", False)),
+        )
+
+    def table(self) -> list[tuple[str, str, str, str]]:
+        """Rows of (threads, bandwidth GB/s, peak GFLOP/s, ridge flop/byte) for printing."""
+        return [
+            (str(n), f"{r.bandwidth / 1e9:.1f}", f"{r.peak / 1e9:.1f}", f"{r.ridge:.2f}")
+            for n, r in sorted(self.roofs.items())
+        ]
+
+
+def get(
+    *,
+    remeasure: bool = False,
+    quick: bool = False,
+    directory: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Ceilings:
+    """The ceilings of this machine: from the cache when it matches, else measured and cached.
+
+    A quick measurement (small sizes) is never used when a full one is asked for.
+    """
+    info = machine.describe()
+    environment = info.get("performance_environment", {})
+    if not remeasure:
+        cached = records.load_ceilings(info["machine_id"], directory)
+        if cached is not None:
+            ceilings = Ceilings.from_dict(cached)
+            if ceilings.environment == environment and (quick or not ceilings.quick):
+                return ceilings
+    ceilings = measure(info, quick=quick, progress=progress)
+    records.save_ceilings(info["machine_id"], ceilings.to_dict(), directory)
+    return ceilings
+
+
+def measure(info: dict[str, Any] | None = None, *, quick: bool = False, progress=None) -> Ceilings:
+    """Measure bandwidth and peak for one thread and for all available cores (no caching)."""
+    info = info or machine.describe()
+    say = progress or (lambda message: None)
+    counts = sorted({1, threads.available()})
+    roofs = {}
+    for n in counts:
+        say(f"measuring memory bandwidth with {n} thread(s)")
+        bandwidth, bandwidth_source = measure_bandwidth(info, n, quick=quick)
+        say(f"measuring peak FP64 (dgemm) with {n} thread(s)")
+        peak, peak_source = measure_dgemm(n, quick=quick)
+        roofs[n] = Roof(bandwidth, peak, n, bandwidth_source, peak_source)
+    say("measuring the core clock")
+    clock = measure_clock()
+    per_core = None
+    if clock is not None and "fma" in (info.get("simd") or []):
+        per_core = theoretical_peak(clock, simd_doubles(info.get("simd") or []), ASSUMED_FMA_UNITS)
+    return Ceilings(
+        machine_id=info["machine_id"],
+        roofs=roofs,
+        clock_hz=clock,
+        theoretical_peak_per_core=per_core,
+        environment=info.get("performance_environment", {}),
+        measured_at=records.now_stamp(),
+        quick=quick,
+    )
+
+
+def measure_bandwidth(info: dict[str, Any], n_threads: int, *, quick: bool = False) -> tuple[float, str]:
+    """STREAM triad bandwidth in bytes/s (best of the repeats) and a sentence naming its source."""
+    from haiend import kernels
+
+    triad = kernels.get("stream.triad")
+    size = triad.quick_size if quick else triad.default_size(info)
+    inputs = triad.make_inputs(size)
+    expected = triad.reference(*inputs)
+    for name in ("c", "numba_parallel" if n_threads > 1 else "numba", "numpy"):
+        variant = triad.variants[name]
+        if not variant.available():
+            continue
+        prepared = variant.prepare(inputs)
+        with threads.limit(n_threads):
+            timing = benchmark(prepared.call, n_repeat=5 if quick else 10, n_warmup=1)
+        check = triad.check(prepared.result(), expected)
+        if not check.passed:
+            raise HaiendError(f"the {name} STREAM triad gave a wrong result ({check}); no bandwidth measured.")
+        source = f"STREAM triad ({name}), n={size[0]}, {n_threads} thread(s), best of {timing.n_repeat}"
+        return triad.bytes_moved(size) / timing.min, source
+    raise HaiendError("no STREAM triad realisation can run here, so no bandwidth can be measured.")
+
+
+def measure_dgemm(n_threads: int, *, quick: bool = False) -> tuple[float, str]:
+    """BLAS dgemm rate in flop/s (best of the repeats) and a sentence naming the BLAS and kernel."""
+    from threadpoolctl import threadpool_info
+
+    n = QUICK_DGEMM_N if quick else DGEMM_N
+    rng = np.random.default_rng(0)
+    a, b = rng.random((n, n)), rng.random((n, n))
+    out = np.empty((n, n))
+    with threads.limit(n_threads):
+        timing = benchmark(np.matmul, (a, b), {"out": out}, n_repeat=3 if quick else 5, n_warmup=1)
+    blas = next((lib for lib in threadpool_info() if lib["user_api"] == "blas"), {})
+    name = f"{blas.get('internal_api', 'BLAS')} {blas.get('architecture') or ''}".strip()
+    return 2.0 * n**3 / timing.min, f"dgemm ({name}) n={n}, {n_threads} thread(s), best of {timing.n_repeat}"
+
+
+def measure_clock(iterations: int = 20_000_000) -> float | None:
+    """The core clock in Hz from dependent adds (8 per iteration), or None where it cannot be run."""
+    from haiend import cbuild
+    from haiend.requirements import c_compiler
+
+    if c_compiler() is None:
+        return None
+    built = cbuild.build(Path(__file__).with_name("clock.c"), ("-O1",))
+    function = built.library.dependent_adds
+    function.argtypes = [ctypes.c_uint64]
+    function.restype = ctypes.c_uint64
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        counted = function(iterations)
+        best = min(best, time.perf_counter() - t0)
+    if counted == 0:
+        return None
+    return 8 * iterations / best

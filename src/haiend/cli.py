@@ -1,0 +1,283 @@
+"""The ``haiend`` command: machine, roofline, list, bench, report.
+
+Bad input (an unknown kernel or variant, a size of zero or too large for memory, an unwritable
+results folder) gets one sentence on stderr and exit status 2, before anything is measured or
+written. Progress goes to stderr, results to stdout, so ``--json`` output can be piped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Any, Sequence
+
+from haiend.errors import HaiendError
+
+USAGE_EXIT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one sentence and exit 2, as for every other bad input
+        self.exit(USAGE_EXIT, f"{self.prog}: error: {message} (see '{self.prog} --help').\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="haiend", description="Measure kernels and this machine's limits honestly.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = commands.add_parser("machine", help="print this machine's fingerprint")
+    p.add_argument("--json", action="store_true", help="print the whole fingerprint as JSON")
+
+    p = commands.add_parser("roofline", help="measure (or show cached) memory and FP64 ceilings")
+    p.add_argument("--remeasure", action="store_true", help="measure again even if cached")
+    p.add_argument("--quick", action="store_true", help="small sizes: fast, less exact")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--results-dir", help="where results and ceilings are kept")
+
+    commands.add_parser("list", help="list kernels and their variants, and which can run here")
+
+    p = commands.add_parser("bench", help="check, time and record a kernel's variants")
+    p.add_argument("kernel", help="a kernel or group, e.g. stream, stream.triad")
+    p.add_argument("--variants", help="comma-separated variant names (default: all)")
+    p.add_argument("--size", help="problem size, e.g. 1000000 or 512x512x20 (default: from this machine)")
+    p.add_argument("--quick", action="store_true", help="the small size used by tests and first reads")
+    p.add_argument("--threads", type=int, help="threads for parallel variants (default: all usable cores)")
+    p.add_argument("--repeat", type=int, default=10, help="timed repeats per variant (default 10)")
+    p.add_argument("--warmup", type=int, default=1, help="warm-up calls after the cold one (default 1)")
+    p.add_argument("--max-duration", type=float, default=10.0, help="seconds of repeats per variant at most")
+    p.add_argument("--no-roof", action="store_true", help="do not measure or use the ceilings")
+    p.add_argument("--no-save", action="store_true", help="do not write records")
+    p.add_argument("--results-dir", help="where results are kept (default: $HAIEND_RESULTS_DIR or per user)")
+    p.add_argument("--json", action="store_true", help="print the outcomes as JSON")
+
+    p = commands.add_parser("report", help="tables from stored records")
+    p.add_argument("--kernel", help="only this kernel or group")
+    p.add_argument("--machine", help="only this machine id")
+    p.add_argument("--results-dir")
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return {
+            "machine": cmd_machine,
+            "roofline": cmd_roofline,
+            "list": cmd_list,
+            "bench": cmd_bench,
+            "report": cmd_report,
+        }[args.command](args)
+    except HaiendError as exc:
+        print(f"haiend: error: {exc}", file=sys.stderr)
+        return USAGE_EXIT
+    except KeyboardInterrupt:
+        print("haiend: interrupted; nothing further was written.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader (head, less) went away: stop quietly, as Unix tools do
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def print_table(rows: Sequence[dict[str, str]], file=None) -> None:
+    file = file or sys.stdout
+    if not rows:
+        return
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    widths = {c: max(len(c), *(len(str(row.get(c, ""))) for row in rows)) for c in columns}
+    print("  ".join(c.ljust(widths[c]) for c in columns).rstrip(), file=file)
+    for row in rows:
+        print("  ".join(str(row.get(c, "")).ljust(widths[c]) for c in columns).rstrip(), file=file)
+
+
+def cmd_machine(args) -> int:
+    from haiend import machine
+
+    info = machine.describe()
+    if args.json:
+        print(json.dumps(info, indent=1, sort_keys=True))
+        return 0
+    width = max(len(k) for k, _ in machine.summary(info))
+    for key, value in machine.summary(info):
+        print(f"{key.rjust(width)}  {value}")
+    return 0
+
+
+def cmd_roofline(args) -> int:
+    from haiend import ceilings
+
+    result = ceilings.get(remeasure=args.remeasure, quick=args.quick, directory=args.results_dir, progress=_progress)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=1, sort_keys=True))
+        return 0
+    print_ceilings(result)
+    return 0
+
+
+def print_ceilings(result) -> None:
+    print(f"Ceilings of {result.machine_id} (measured {result.measured_at}{', quick sizes' if result.quick else ''}):")
+    rows = [
+        {"threads": t, "bandwidth GB/s": bw, "dgemm GFLOP/s": peak, "ridge flop/byte": ridge}
+        for t, bw, peak, ridge in result.table()
+    ]
+    print_table(rows)
+    for n, roof in sorted(result.roofs.items()):
+        print(f"  {n} thread(s): {roof.bandwidth_source}; {roof.peak_source}")
+    if result.theoretical_peak_per_core:
+        print(
+            f"  theoretical FP64 peak per core: {result.theoretical_peak_per_core / 1e9:.1f} GFLOP/s"
+            f" (measured clock {result.clock_hz / 1e9:.2f} GHz x SIMD width x 2 flops per FMA"
+            " x 2 FMA units, the last assumed)"
+        )
+    env = result.environment
+    if env:
+        print("  environment: " + ", ".join(f"{k}={v}" for k, v in env.items()))
+
+
+def cmd_list(args) -> int:
+    from haiend import kernels
+
+    rows = []
+    for name in kernels.names():
+        if name in ("stream",):
+            continue
+        kernel = kernels.get(name)
+        for variant in kernel.variants.values():
+            available = variant.available()
+            rows.append(
+                {
+                    "kernel": kernel.name,
+                    "variant": variant.name,
+                    "runs here": "yes" if available else "no",
+                    "what": variant.summary if available else available.reason,
+                }
+            )
+    print_table(rows)
+    return 0
+
+
+def _positive(name: str, value: int | float | None) -> None:
+    if value is not None and not value > 0:
+        raise HaiendError(f"--{name} must be positive, not {value}.")
+
+
+def cmd_bench(args) -> int:
+    from haiend import bench, ceilings, kernels, machine, mpi
+
+    _positive("threads", args.threads)
+    _positive("repeat", args.repeat)
+    _positive("max-duration", args.max_duration)
+    if args.warmup < 0:
+        raise HaiendError(f"--warmup must be zero or more, not {args.warmup}.")
+    kernels.group(args.kernel)  # an unknown kernel is an error before anything is measured
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()] if args.variants else None
+    info = machine.describe()
+    under_mpi = mpi.launched_by_mpiexec()
+    root = mpi.is_root() if under_mpi else True
+    progress = _progress if root else None
+    fetched = []
+
+    def roof():
+        if args.no_roof:
+            return None
+        if under_mpi:  # ranks must not measure the machine at once: use the cached ceilings only
+            from haiend import records
+
+            cached = records.load_ceilings(info["machine_id"], args.results_dir)
+            fetched.append(ceilings.Ceilings.from_dict(cached) if cached else None)
+        else:
+            fetched.append(ceilings.get(quick=args.quick, directory=args.results_dir, progress=progress))
+        return fetched[-1]
+
+    outcomes = bench.run(
+        args.kernel,
+        variants=variants,
+        size=args.size,
+        quick=args.quick,
+        threads_=args.threads,
+        repeat=args.repeat,
+        warmup=args.warmup,
+        max_duration=args.max_duration,
+        ceilings=roof,
+        save=not args.no_save,
+        results_dir=args.results_dir,
+        progress=progress,
+        info=info,
+    )
+    if not root:
+        return 0
+    if args.json:
+        print(json.dumps([_outcome_json(o) for o in outcomes], indent=1, default=_json_default))
+    else:
+        print_table(bench.table(outcomes))
+        if not args.no_roof and fetched and fetched[-1] is None:
+            print("No roof: no ceilings are cached for this machine; run 'haiend roofline' once without mpiexec.")
+    return 1 if any(o.status == "wrong" for o in outcomes) else 0
+
+
+def _outcome_json(outcome) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "kernel": outcome.kernel,
+        "variant": outcome.variant,
+        "size": list(outcome.size),
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "baseline_ratio": outcome.baseline_ratio,
+    }
+    if outcome.record is not None:
+        record = outcome.record.to_dict()
+        record.pop("machine")
+        data["record"] = record
+    return data
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return str(value)
+
+
+def cmd_report(args) -> int:
+    from haiend import kernels, records
+
+    kernel = None
+    if args.kernel:
+        kernels.group(args.kernel)
+        kernel = args.kernel
+    loaded = records.load(args.results_dir, kernel=kernel, machine_id=args.machine)
+    for path, why in loaded.problems:
+        print(f"haiend: warning: skipped {path}: {why}", file=sys.stderr)
+    latest: dict[tuple, records.Record] = {}
+    for record in loaded.records:
+        latest[(record.machine_id, record.kernel, record.variant, tuple(record.size), record.threads, record.ranks)] = record
+    if args.json:
+        print(json.dumps([r.to_dict() | {"machine": r.machine_id} for r in latest.values()], indent=1))
+        return 0
+    if not latest:
+        print(f"No records under {records.results_dir(args.results_dir)}; run 'haiend bench KERNEL' first.")
+        return 0
+    rows = [
+        {
+            "machine": r.machine_id,
+            "kernel": r.kernel,
+            "variant": r.variant,
+            "size": "x".join(map(str, r.size)),
+            "threads": str(r.threads * r.ranks),
+            "median": f"{r.median_s:.3g} s",
+            "GB/s": f"{r.gb_per_s:.2f}",
+            "GFLOP/s": f"{r.gflop_per_s:.2f}",
+            "roof": "-" if math.isnan(r.fraction_of_roof) else f"{r.fraction_of_roof:.2f}",
+            "when": r.timestamp[:19],
+        }
+        for r in sorted(latest.values(), key=lambda r: (r.machine_id, r.kernel, r.variant))
+    ]
+    print_table(rows)
+    return 0

@@ -1,0 +1,41 @@
+"""How a GPU variant is prepared: inputs to the device before timing, the result back after.
+
+With a CUDA GPU and CuPy, arrays become CuPy arrays and ``sync`` waits for the device. Under
+Numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``, no GPU needed) arrays stay NumPy arrays and
+the simulated kernels run on the CPU, which is how their correctness is tested here.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from haiend.kernels import PreparedCall, Variant
+
+
+def simulated() -> bool:
+    return os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+
+
+def prepare(variant: Variant, inputs: Sequence[Any]) -> PreparedCall:
+    """The ``preparer`` of every GPU variant."""
+    from haiend.kernels import PreparedCall
+
+    host_out = variant.kernel.allocate_output(*inputs)
+    if simulated():
+        return PreparedCall(call=lambda: variant.impl(*inputs, host_out), result=lambda: host_out)
+
+    import cupy
+
+    device_inputs = tuple(cupy.asarray(x) if isinstance(x, np.ndarray) else x for x in inputs)
+    device_out = cupy.asarray(host_out)
+    stream = cupy.cuda.get_current_stream()
+    stream.synchronize()
+    return PreparedCall(
+        call=lambda: variant.impl(*device_inputs, device_out),
+        result=lambda: cupy.asnumpy(device_out),
+        sync=stream.synchronize,
+    )

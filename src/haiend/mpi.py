@@ -1,0 +1,52 @@
+"""MPI helpers shared by the ``mpi`` variants and the command line; mpi4py is imported lazily.
+
+A run started without ``mpiexec`` is a world of one rank, so every ``mpi`` variant also runs
+(on one rank) in a notebook or a test.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+
+
+def world() -> Any:
+    from mpi4py import MPI
+
+    return MPI.COMM_WORLD
+
+
+def launched_by_mpiexec() -> bool:
+    """True when this process is one of several MPI ranks, judged without initialising MPI.
+
+    MPICH's Hydra sets PMI_SIZE, Open MPI sets OMPI_COMM_WORLD_SIZE; a world already
+    initialised answers for itself.
+    """
+    import os
+
+    for key in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE"):
+        if int(os.environ.get(key) or 1) > 1:
+            return True
+    return "mpi4py.MPI" in sys.modules and world().Get_size() > 1
+
+
+def rank() -> int:
+    return world().Get_rank() if "mpi4py.MPI" in sys.modules else 0
+
+
+def is_root() -> bool:
+    return rank() == 0
+
+
+def block_counts(n: int, parts: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``n`` items into ``parts`` contiguous blocks whose sizes differ by at most one.
+
+    Returns (counts, displacements), the arrays Scatterv and Gatherv take; the first
+    ``n % parts`` blocks get one item more.
+    """
+    counts = np.full(parts, n // parts, dtype=np.int64)
+    counts[: n % parts] += 1
+    displacements = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+    return counts, displacements
