@@ -144,7 +144,8 @@ def _run_variant(kernel, variant_name, size, inputs, expected, *, n_threads, rep
     if not availability:
         say(f"  skipped: {availability.reason}")
         return Outcome(kernel.name, variant_name, size, "skipped", availability.reason)
-    used_threads = n_threads if variant.parallel else 1
+    # an MPI rank runs the serial loop on its block: one thread per rank, parallel across ranks
+    used_threads = n_threads if variant.parallel and variant_name != "mpi" else 1
     under_mpi = variant_name == "mpi" and mpi.launched_by_mpiexec()
     ranks = mpi.world().Get_size() if variant_name == "mpi" else 1
     with threads.limit(n_threads):

@@ -33,7 +33,10 @@ def launched_by_mpiexec() -> bool:
 
 
 def rank() -> int:
-    return world().Get_rank() if "mpi4py.MPI" in sys.modules else 0
+    """This process's rank; under mpiexec MPI is initialised to ask (else every rank thinks it is 0)."""
+    if "mpi4py.MPI" in sys.modules or launched_by_mpiexec():
+        return world().Get_rank()
+    return 0
 
 
 def is_root() -> bool:

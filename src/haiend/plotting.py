@@ -1,0 +1,147 @@
+"""Plots: the only module that imports matplotlib.
+
+* ``roofline(ceilings, results)``: this machine's measured roofs, with every measured variant
+  placed at its arithmetic intensity and achieved GFLOP/s.
+* ``compare(results)``: one bar per variant with the spread of its repeats as error bars.
+* ``save(fig, stem)``: PNG and SVG side by side.
+
+``results`` may be :class:`haiend.records.Record` objects or the outcomes of
+:func:`haiend.bench.run`; anything skipped or wrong is left out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from haiend.ceilings import Ceilings
+from haiend.records import Record
+
+MARKERS = "osD^v<>pP*Xh"
+
+
+def _records(results: Iterable[Any]) -> list[Record]:
+    out = []
+    for item in results:
+        record = item if isinstance(item, Record) else getattr(item, "record", None)
+        if record is not None:
+            out.append(record)
+    return out
+
+
+def _label(record: Record) -> str:
+    parallel = record.threads * record.ranks
+    suffix = f", {parallel} threads" if parallel > 1 else ""
+    return f"{record.kernel} / {record.variant}{suffix}"
+
+
+def roofline(
+    ceilings: Ceilings,
+    results: Iterable[Any] = (),
+    *,
+    threads: Sequence[int] | None = None,
+    ax=None,
+    title: str | None = None,
+):
+    """Draw the roofs for ``threads`` (default: every measured count) and place each result.
+
+    Pure data movement (zero flops, STREAM copy) has no place on a flop/s axis and is listed
+    in the legend as left out, rather than drawn somewhere misleading.
+    """
+    import matplotlib.pyplot as plt
+
+    records = _records(results)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7.5, 5), layout="constrained")
+    else:
+        fig = ax.figure
+    counts = sorted(threads) if threads is not None else sorted(ceilings.roofs)
+    intensities = [r.intensity for r in records if r.flops > 0]
+    lo = min([1 / 16, *[i / 2 for i in intensities]])
+    hi = max([64.0, *[i * 2 for i in intensities]])
+    x = np.geomspace(lo, hi, 256)
+    for n, style in zip(counts, ("-", "--", ":", "-.")):
+        roof = ceilings.roof(n)
+        y = np.minimum(roof.peak, roof.bandwidth * x) / 1e9
+        ax.plot(
+            x,
+            y,
+            style,
+            color="black",
+            linewidth=1.5,
+            label=f"roof, {n} thread(s): {roof.bandwidth / 1e9:.1f} GB/s, {roof.peak / 1e9:.1f} GFLOP/s",
+        )
+    if ceilings.theoretical_peak_per_core:
+        ax.axhline(
+            ceilings.theoretical_peak_per_core / 1e9,
+            color="grey",
+            linestyle=":",
+            label=f"theoretical FP64 peak, 1 core: {ceilings.theoretical_peak_per_core / 1e9:.0f} GFLOP/s",
+        )
+    left_out = []
+    for i, record in enumerate(records):
+        if record.flops <= 0:
+            left_out.append(_label(record))
+            continue
+        ax.plot(
+            record.intensity,
+            record.gflop_per_s,
+            MARKERS[i % len(MARKERS)],
+            markersize=8,
+            label=f"{_label(record)}: {record.gflop_per_s:.2f} GFLOP/s",
+        )
+    if left_out:
+        ax.plot([], [], " ", label="no flops, not placed: " + "; ".join(left_out))
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("arithmetic intensity (flop / byte)")
+    ax.set_ylabel("GFLOP/s")
+    ax.set_title(title or f"Roofline of {ceilings.machine_id}")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small", loc="lower right")
+    return fig
+
+
+def compare(results: Iterable[Any], *, metric: str = "gb_per_s", ax=None, title: str | None = None):
+    """Bars of ``metric`` ("gb_per_s" or "gflop_per_s") from the median time, whiskers from the
+    fastest and slowest quartile of the repeats, so the spread is visible next to the figure."""
+    import matplotlib.pyplot as plt
+
+    records = _records(results)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7.5, 0.5 + 0.45 * max(1, len(records))), layout="constrained")
+    else:
+        fig = ax.figure
+    work = {"gb_per_s": lambda r: r.bytes_moved / 1e9, "gflop_per_s": lambda r: r.flops / 1e9}[metric]
+    labels, values, low, high = [], [], [], []
+    for record in records:
+        times = np.asarray(record.times)
+        rate = work(record) / np.median(times)
+        labels.append(_label(record))
+        values.append(rate)
+        low.append(rate - work(record) / np.percentile(times, 75))
+        high.append(work(record) / np.percentile(times, 25) - rate)
+    positions = np.arange(len(records))
+    ax.barh(positions, values, xerr=[low, high], capsize=3, color="tab:blue", alpha=0.8)
+    ax.set_yticks(positions, labels)
+    ax.invert_yaxis()
+    for y, value, above in zip(positions, values, high):
+        ax.annotate(f"  {value:.2f}", (value + above, y), va="center", fontsize="small")
+    ax.set_xlim(0, 1.15 * max((v + h for v, h in zip(values, high)), default=1.0))
+    ax.set_xlabel({"gb_per_s": "GB/s (median; whiskers: interquartile range)", "gflop_per_s": "GFLOP/s (median; whiskers: interquartile range)"}[metric])
+    if title:
+        ax.set_title(title)
+    ax.grid(True, axis="x", alpha=0.3)
+    return fig
+
+
+def save(fig, stem: str | Path) -> list[Path]:
+    """Write ``stem.png`` and ``stem.svg``; returns both paths."""
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
+    for path in paths:
+        fig.savefig(path, dpi=150 if path.suffix == ".png" else None)
+    return paths
