@@ -100,7 +100,9 @@ def _compile(command: tuple[str, ...], target: Path, name: str) -> None:
     try:
         result = subprocess.run(tmp_command, capture_output=True, text=True, timeout=300)
         if result.returncode != 0:
-            first = (result.stderr.strip().splitlines() or ["no message"])[0]
+            lines = result.stderr.strip().splitlines() or ["no message"]
+            # gcc opens with "In function ...": quote the first line that states the error
+            first = next((line for line in lines if "error:" in line.lower()), lines[0])
             raise HaiendError(f"compiling {name} failed ({shlex.join(command)}): {first}")
         os.replace(tmp, target)
     finally:

@@ -3,7 +3,7 @@
 Each thread keeps its body's position and the three sums in registers and reads the other
 bodies from global memory; all threads of a block read the same r_j at the same moment, so the
 caches serve most of those reads. (Staging tiles of bodies in shared memory, as in GPU Gems 3
-chapter 31, is the classic next step.) ``x.dtype.type`` makes the constants in the arrays'
+chapter 31, is the classic next step.) ``positions.dtype.type`` makes the constants in the arrays'
 dtype, so the float32 kernel does float32 arithmetic, which GPUs do far faster than float64.
 Under Numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``) the kernel runs on the CPU, which is
 how it is tested without a GPU. ``fastmath=True`` lets the GPU use its fast approximate

@@ -1,0 +1,157 @@
+"""stencil2d: Jacobi sweeps of the 5-point Laplace stencil on a float64 grid with fixed edges.
+
+One sweep replaces every interior point by the mean of its four neighbours::
+
+    u_new[i, j] = 0.25 * (u[i-1, j] + u[i+1, j] + u[i, j-1] + u[i, j+1])
+
+for 0 < i < ny-1 and 0 < j < nx-1; the edge rows and columns keep their initial values. The
+result is the grid after ``steps`` sweeps. A grid with ny or nx below 3 has no interior, so the
+result is the input itself.
+
+Size ``(ny, nx, steps)``. ``make_inputs(size, seed)`` returns ``(u0, steps)``: ``u0`` has a
+uniform random interior in [0, 1) from ``numpy.random.default_rng(seed)``, a hot top edge (1.0),
+a cold bottom edge (0.0) and left and right edges at 0.5 (the top row wins the corners).
+
+Cost model, per interior point and sweep: 16 bytes (read the old value once, write the new one
+once: the ideal streaming traffic, as if the neighbours came from cache) and 4 flops (3 adds,
+1 multiply). The baseline is the C STREAM triad measured in the same run (``stream.triad:c``),
+compared by bandwidth: a sweep that streams as well as the triad would score 1.0. A plain sweep
+into a second grid really moves 24 bytes (the write-allocate read of the destination), so it
+lands near 16/24 of the memory's bandwidth; a variant that applies several sweeps while rows sit
+in cache (temporal blocking, ``numba_blocked``) moves fewer bytes than the count says and may
+legitimately score above 1.0: the figure then says how much faster it is than streaming allows.
+
+Tolerance (float64): 1e-13. Every realisation adds the same four numbers in its own order, so
+one sweep differs from the reference by a few ulps of values that stay within [0, 1] (about
+4e-16); a sweep is an average, which never amplifies an earlier difference, so differences add
+up at most linearly: 1e-13 covers some 200 sweeps.
+
+Default size: a square grid of at least four times the last-level cache (STREAM's rule, so the
+data comes from memory; rounded up to a multiple of 1000 so that rows are not a power of two
+apart, which would make the rows above and below collide in the same cache sets), capped so that
+three grids (input, output, scratch) fit in a quarter of free memory; and enough sweeps that one
+call counts at least 16 GB (a second or more at the 10 to 20 GB/s a core streams), rounded up to
+a multiple of 4 (the sweeps per pass of ``numba_blocked``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+import numpy as np
+
+from haiend import requirements as req
+from haiend.kernels import Kernel, Variant, _gpu, lazy
+
+MODULE = "haiend.kernels.stencil2d"
+QUICK_SIZE = (64, 64, 4)
+HOT, COLD, SIDE = 1.0, 0.0, 0.5
+
+
+def make_inputs(size=QUICK_SIZE, seed: int = 0) -> tuple[np.ndarray, int]:
+    ny, nx, steps = (int(v) for v in size)
+    u0 = np.random.default_rng(seed).random((ny, nx))
+    u0[:, 0] = u0[:, -1] = SIDE
+    u0[-1] = COLD
+    u0[0] = HOT
+    return u0, steps
+
+
+def reference(u0: np.ndarray, steps: int) -> np.ndarray:
+    """Sweep by whole-array slices into a second grid, then swap: plainly Jacobi."""
+    u = np.array(u0, dtype=np.float64)
+    v = u.copy()  # same edges; the interior is overwritten by every sweep
+    for _ in range(steps):
+        inner = v[1:-1, 1:-1]
+        inner[...] = u[:-2, 1:-1]  # in-place adds: no temporary grids, even at 1 GB per grid
+        inner += u[2:, 1:-1]
+        inner += u[1:-1, :-2]
+        inner += u[1:-1, 2:]
+        inner *= 0.25
+        u, v = v, u
+    return u
+
+
+def allocate_output(u0, steps) -> np.ndarray:
+    out = np.empty_like(u0, dtype=np.float64)
+    out.fill(0.0)  # touch every page now, so the first timed call does not pay the page faults
+    return out
+
+
+def interior_points(size) -> int:
+    ny, nx, steps = size
+    return max(ny - 2, 0) * max(nx - 2, 0) * steps
+
+
+def default_size(machine: Mapping[str, Any]) -> tuple[int, int, int]:
+    llc = machine.get("last_level_cache_bytes") or 32 * 2**20
+    free = machine.get("memory_available_bytes") or 4 * 2**30
+    n = math.ceil(math.sqrt(4 * llc / 8) / 1000) * 1000
+    n_max = int(math.sqrt(free / 4 / (3 * 8)))
+    n = max(1000, min(n, n_max))
+    steps = 4 * math.ceil(16e9 / (16 * (n - 2) ** 2) / 4)
+    return n, n, steps
+
+
+def _variants() -> dict[str, Variant]:
+    def impl(module: str, name: str = "stencil2d") -> lazy:
+        return lazy(f"{MODULE}.{module}", name)
+
+    return {
+        "numpy": Variant("numpy", impl("numpy_impl"), "NumPy slices, ufuncs writing into out="),
+        "numba": Variant("numba", impl("numba_impl"), "the plain double loop, Numba @njit", (req.NUMBA,)),
+        "numba_blocked": Variant(
+            "numba_blocked",
+            impl("numba_impl", "blocked"),
+            "4 sweeps per pass over rows kept in cache, in place, Numba @njit",
+            (req.NUMBA,),
+        ),
+        "numba_parallel": Variant(
+            "numba_parallel",
+            impl("numba_parallel_impl"),
+            "prange over rows, @njit(parallel=True)",
+            (req.NUMBA,),
+            parallel=True,
+        ),
+        "c": Variant(
+            "c",
+            impl("c_impl"),
+            "C double loop with OpenMP over rows, compiled at first use",
+            (req.C_COMPILER,),
+            parallel=True,
+            details={"source": "stencil2d.c"},
+        ),
+        "cupy": Variant(
+            "cupy", impl("cupy_impl"), "array slices on the xp namespace (CuPy)", (req.CUPY_GPU,), device="gpu", preparer=_gpu.prepare
+        ),
+        "cuda": Variant(
+            "cuda", impl("cuda_impl"), "a numba-cuda kernel, one thread per point", (req.NUMBA_CUDA,), device="gpu", preparer=_gpu.prepare
+        ),
+        "mpi": Variant(
+            "mpi",
+            impl("mpi_impl"),
+            "row blocks per MPI rank, halo rows exchanged every sweep",
+            (req.MPI, req.NUMBA),
+            parallel=True,
+            preparer=lazy(f"{MODULE}.mpi_impl", "prepare"),
+        ),
+    }
+
+
+stencil2d = Kernel(
+    name="stencil2d",
+    summary="Jacobi sweeps of the 5-point Laplace stencil on a (ny, nx) float64 grid, edges fixed",
+    make_inputs=make_inputs,
+    reference=reference,
+    allocate_output=allocate_output,
+    bytes_moved=lambda size: 16.0 * interior_points(size),
+    flops=lambda size: 4.0 * interior_points(size),
+    size_names=("ny", "nx", "steps"),
+    quick_size=QUICK_SIZE,
+    default_size=default_size,
+    footprint=lambda size: 3.0 * 8 * size[0] * size[1],
+    tolerances={"float64": 1e-13},
+    variants=_variants(),
+    baseline="stream.triad:c",
+)

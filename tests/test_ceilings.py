@@ -1,0 +1,127 @@
+"""Ceilings: serialisation, picking a roof, and when the cache is used or measured anew."""
+
+import json
+
+import pytest
+
+from haiend import ceilings, threads
+from haiend.ceilings import Ceilings
+from haiend.errors import HaiendError
+from haiend.roofline import Roof
+
+SAMPLE = Ceilings(
+    machine_id="test-cpu-0123abcd",
+    roofs={
+        1: Roof(10e9, 40e9, 1, "STREAM triad (c), 1 thread", "dgemm, 1 thread"),
+        4: Roof(30e9, 150e9, 4, "STREAM triad (c), 4 threads", "dgemm, 4 threads"),
+    },
+    clock_hz=3e9,
+    theoretical_peak_per_core=96e9,
+    environment={"OMP_NUM_THREADS": "4"},
+    measured_at="2025-01-01T00:00:00.000000Z",
+    quick=True,
+)
+
+
+def test_to_dict_from_dict_round_trip():
+    assert Ceilings.from_dict(SAMPLE.to_dict()) == SAMPLE
+    # and through JSON, where the thread counts become strings
+    data = json.loads(json.dumps(SAMPLE.to_dict()))
+    assert set(data["roofs"]) == {"1", "4"}
+    assert Ceilings.from_dict(data) == SAMPLE
+
+
+def test_from_dict_defaults():
+    minimal = Ceilings.from_dict({"machine_id": "m", "roofs": {"2": {"bandwidth": 1.0, "peak": 2.0}}})
+    assert minimal.roofs == {2: Roof(1.0, 2.0, 2)}
+    assert minimal.quick is False and minimal.environment == {} and minimal.clock_hz is None
+
+
+@pytest.mark.parametrize("n, chosen", [(1, 1), (2, 1), (3, 1), (4, 4), (64, 4), (0, 1)])
+def test_roof_picks_the_largest_measured_count_not_above(n, chosen):
+    roof = SAMPLE.roof(n)
+    assert roof.threads == chosen
+    assert roof is SAMPLE.roofs[chosen]
+
+
+def test_table():
+    assert SAMPLE.table() == [("1", "10.0", "40.0", "4.00"), ("4", "30.0", "150.0", "5.00")]
+
+
+@pytest.fixture
+def fake_measure(monkeypatch):
+    """Replace the measurement with a fixed result; count the calls and the quick flags."""
+    calls = []
+
+    def measure(info=None, *, quick=False, progress=None):
+        calls.append(quick)
+        return Ceilings(
+            machine_id=info["machine_id"],
+            roofs={1: Roof(10e9, 40e9, 1, "fake bandwidth", "fake peak")},
+            environment=info.get("performance_environment", {}),
+            measured_at=f"measurement {len(calls)}",
+            quick=quick,
+        )
+
+    monkeypatch.setattr(ceilings, "measure", measure)
+    return calls
+
+
+def test_get_measures_once_then_uses_the_cache(fake_measure, isolated_dirs):
+    first = ceilings.get(quick=True)
+    assert fake_measure == [True]
+    assert (isolated_dirs / first.machine_id / "ceilings.json").exists()
+    second = ceilings.get(quick=True)
+    assert fake_measure == [True]
+    assert second == first
+
+
+def test_get_measures_again_when_the_environment_differs(fake_measure, monkeypatch):
+    ceilings.get(quick=True)
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    again = ceilings.get(quick=True)
+    assert fake_measure == [True, True]
+    assert again.environment["OPENBLAS_CORETYPE"] == "Haswell"
+    ceilings.get(quick=True)  # the new environment is now the cached one
+    assert len(fake_measure) == 2
+
+
+def test_get_measures_again_on_request(fake_measure):
+    ceilings.get(quick=True)
+    again = ceilings.get(quick=True, remeasure=True)
+    assert fake_measure == [True, True]
+    assert again.measured_at == "measurement 2"
+    assert ceilings.get(quick=True).measured_at == "measurement 2"  # the new one was cached
+
+
+def test_a_quick_cache_is_not_used_for_a_full_request(fake_measure):
+    ceilings.get(quick=True)
+    full = ceilings.get(quick=False)
+    assert fake_measure == [True, False]
+    assert full.quick is False
+    ceilings.get(quick=True)  # a full measurement serves a quick request
+    ceilings.get(quick=False)
+    assert fake_measure == [True, False]
+
+
+def test_get_with_a_corrupt_cache_names_the_file(fake_measure, isolated_dirs):
+    first = ceilings.get(quick=True)
+    path = isolated_dirs / first.machine_id / "ceilings.json"
+    path.write_text("{")
+    with pytest.raises(HaiendError, match="ceilings.json"):
+        ceilings.get(quick=True)
+    assert ceilings.get(quick=True, remeasure=True).measured_at == "measurement 2"  # the way out
+
+
+@pytest.mark.slow
+def test_quick_measurement_gives_positive_roofs():
+    """A real measurement at quick sizes (a few seconds): every number positive and sourced."""
+    measured = ceilings.measure(quick=True)
+    assert set(measured.roofs) == {1, threads.available()}
+    for n, roof in measured.roofs.items():
+        assert roof.threads == n
+        assert roof.bandwidth > 0 and roof.peak > 0
+        assert "STREAM triad" in roof.bandwidth_source and "dgemm" in roof.peak_source
+    assert measured.quick is True
+    assert measured.clock_hz is None or measured.clock_hz > 0
+    assert Ceilings.from_dict(json.loads(json.dumps(measured.to_dict()))) == measured

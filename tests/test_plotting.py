@@ -1,0 +1,58 @@
+"""The plots draw what was measured: roofs from the ceilings, one mark per measured result."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest
+
+from haiend import plotting
+from haiend.ceilings import Ceilings
+from haiend.records import Record
+from haiend.roofline import Roof
+
+
+def make_record(variant, flops, seconds=(1.0, 1.1, 1.2), bytes_moved=24e9, threads=1):
+    return Record(
+        kernel="stream.triad", variant=variant, size=[10**9], dtype="float64", threads=threads,
+        times=list(seconds), warmup_times=[], cold_time=2.0, batch=1, clock="perf_counter",
+        bytes_moved=bytes_moved, flops=flops, median_s=seconds[1], min_s=seconds[0],
+        gb_per_s=bytes_moved / seconds[1] / 1e9, gflop_per_s=flops / seconds[1] / 1e9, roof={},
+        fraction_of_roof=0.5, error=0.0, tolerance=1e-14, correct=True, machine_id="m", machine={},
+    )
+
+
+@pytest.fixture
+def ceilings():
+    return Ceilings("m", {1: Roof(10e9, 50e9, 1), 2: Roof(15e9, 100e9, 2)}, 3e9, 96e9)
+
+
+def test_roofline_draws_each_roof_and_places_each_result(ceilings):
+    fig = plotting.roofline(ceilings, [make_record("numba", 2e9), make_record("c", 2e9)])
+    ax = fig.axes[0]
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert sum(label.startswith("roof,") for label in labels) == 2
+    assert any("theoretical" in label for label in labels)
+    points = [line for line in ax.get_lines() if "stream.triad / " in line.get_label()]
+    assert len(points) == 2
+    x, y = points[0].get_data()
+    assert x[0] == pytest.approx(2e9 / 24e9) and y[0] == pytest.approx(2e9 / 1.1 / 1e9)
+
+
+def test_roofline_lists_zero_flop_results_instead_of_placing_them(ceilings):
+    fig = plotting.roofline(ceilings, [make_record("copy", 0.0)])
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    assert any(label.startswith("no flops, not placed") and "copy" in label for label in labels)
+
+
+def test_compare_bars_use_the_median_and_quartiles(ceilings):
+    fig = plotting.compare([make_record("numba", 2e9, seconds=(1.0, 2.0, 4.0))])
+    bars = fig.axes[0].patches
+    assert len(bars) == 1
+    assert bars[0].get_width() == pytest.approx(24e9 / 2.0 / 1e9)
+
+
+def test_save_writes_png_and_svg(tmp_path, ceilings):
+    paths = plotting.save(plotting.roofline(ceilings, []), tmp_path / "roof")
+    assert [p.suffix for p in paths] == [".png", ".svg"]
+    assert paths[0].read_bytes()[:4] == b"\x89PNG" and b"<svg" in paths[1].read_bytes()[:400]
