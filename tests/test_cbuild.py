@@ -86,7 +86,7 @@ def test_compile_error_raises_with_the_compilers_message(tmp_path):
         cbuild.build(bad, ("-O1",))
     message = str(raised.value)
     assert "compiling bad.c failed" in message
-    assert "undefined_name" in message and "error" in message
+    assert "undefined_name" in message and "error:" in message
     assert "\n" not in message
     assert not cbuild.cache_dir().exists() or list(cbuild.cache_dir().iterdir()) == []  # no half-built file
 

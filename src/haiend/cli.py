@@ -72,7 +72,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         }[args.command](args)
     except HaiendError as exc:
         print(f"haiend: error: {exc}", file=sys.stderr)
+        _abort_other_ranks(USAGE_EXIT)
         return USAGE_EXIT
+    except Exception:
+        if not _mpi_started():
+            raise
+        import traceback
+
+        traceback.print_exc()
+        _abort_other_ranks(1)
+        return 1
     except KeyboardInterrupt:
         print("haiend: interrupted; nothing further was written.", file=sys.stderr)
         return 130
@@ -81,6 +90,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+def _mpi_started() -> bool:
+    return "mpi4py.MPI" in sys.modules
+
+
+def _abort_other_ranks(code: int) -> None:
+    """Under mpiexec, a failure on one rank must end the job, not leave the others waiting in a
+    collective for ever: MPI_Abort takes every rank down with this exit code."""
+    if _mpi_started():
+        from mpi4py import MPI
+
+        if MPI.Is_initialized() and not MPI.Is_finalized() and MPI.COMM_WORLD.Get_size() > 1:
+            sys.stderr.flush()
+            MPI.COMM_WORLD.Abort(code)
 
 
 def _progress(message: str) -> None:
