@@ -120,7 +120,8 @@ def test_no_compiler_is_a_clean_skip_with_its_reason(monkeypatch, fresh_probes, 
 def test_no_compiler_on_the_command_line(isolated_dirs):
     env = {**os.environ, "CC": "no-such-compiler-haiend"}
     done = subprocess.run(
-        [sys.executable, "-m", "haiend", "bench", "stream.triad", "--variants", "c", "--quick", "--no-roof", "--json"],
+        [sys.executable, "-m", "haiend", "bench", "stream.triad", "--variants", "c", "--quick", "--no-roof",
+         "--json"],  # fmt: skip
         capture_output=True,
         text=True,
         env=env,

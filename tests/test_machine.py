@@ -10,8 +10,8 @@ from haiend import machine
 
 DOCUMENTED_KEYS = {
     # collect_cpu
-    "cpu_model", "architecture", "logical_cores", "physical_cores", "usable_cores", "cpu_mhz_reported", "simd",
-    "hypervisor",
+    "cpu_model", "architecture", "logical_cores", "physical_cores", "usable_cores", "cpu_mhz_reported",
+    "simd", "hypervisor",
     # collect_caches, collect_memory, collect_os
     "caches", "last_level_cache_bytes", "memory_total_bytes", "memory_available_bytes", "numa_nodes",
     "hostname", "os", "kernel", "distribution", "cpu_governor",
@@ -132,6 +132,7 @@ HYDRA = """HYDRA build details:
     Release Date:                            Wed Apr 17 15:30:02 CDT 2024
     CC:                              gcc
 """
+INTEL_MPI = "Intel(R) MPI Library for Linux* OS, Version 2021.10"
 OPEN_MPI = """mpiexec (OpenRTE) 4.1.2
 
 Report bugs to http://www.open-mpi.org/community/help/
@@ -143,7 +144,7 @@ Report bugs to http://www.open-mpi.org/community/help/
     [
         (HYDRA, "MPICH (Hydra) 4.2.1"),
         (OPEN_MPI, "mpiexec (OpenRTE) 4.1.2"),
-        ("Intel(R) MPI Library for Linux* OS, Version 2021.10\n", "Intel(R) MPI Library for Linux* OS, Version 2021.10"),
+        (INTEL_MPI + "\nCopyright 2003-2023 Intel Corporation.\n", INTEL_MPI),
         ("", None),
         ("\n  \n", None),
     ],

@@ -12,9 +12,9 @@ contents names only files that exist.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -90,6 +90,10 @@ def resolve_toc_entry(entry: str) -> Path | None:
     return next((c for c in candidates if c.is_file()), None)
 
 
+def _has_module(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
+
+
 @pytest.fixture(scope="session")
 def results_dir(tmp_path_factory) -> Path:
     """One results folder for the session, so the ceilings are measured once and shared."""
@@ -101,12 +105,14 @@ def results_dir(tmp_path_factory) -> Path:
 def test_notebook_runs(document: Path, results_dir: Path, tmp_path: Path) -> None:
     env = {**os.environ, "HAIEND_SIZE": "quick", "HAIEND_RESULTS_DIR": str(results_dir)}
     if document.suffix == ".ipynb":
+        if not _has_module("nbval"):
+            pytest.fail("nbval is not installed, so no notebook is tested: pip install nbval (the [test] extra)")
         command = [
             sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env",
             f"--nbval-cell-timeout={NOTEBOOK_TIMEOUT_S}", "-p", "no:cacheprovider", "-q", str(document),
         ]  # fmt: skip
     else:
-        if shutil.which("jupytext") is None and not _has_module("jupytext"):
+        if not _has_module("jupytext"):
             pytest.skip("jupytext is needed to execute Markdown notebooks: pip install jupytext")
         command = [
             sys.executable, "-m", "jupytext", "--to", "ipynb", "--execute",
@@ -121,12 +127,6 @@ def test_notebook_runs(document: Path, results_dir: Path, tmp_path: Path) -> Non
         pytest.fail(f"{document} did not finish within {NOTEBOOK_TIMEOUT_S} s at HAIEND_SIZE=quick.")
     output = (done.stdout + done.stderr)[-6000:]
     assert done.returncode == 0, f"{document} failed (exit status {done.returncode}):\n{output}"
-
-
-def _has_module(name: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(name) is not None
 
 
 def test_every_toc_notebook_is_tested() -> None:

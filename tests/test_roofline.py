@@ -20,7 +20,9 @@ def test_attainable(intensity, attainable):
     assert ROOF.attainable(intensity) == pytest.approx(attainable)
 
 
-@pytest.mark.parametrize("intensity, bound", [(0.0, "memory"), (7.99, "memory"), (8.0, "compute"), (50.0, "compute")])
+@pytest.mark.parametrize(
+    "intensity, bound", [(0.0, "memory"), (7.99, "memory"), (8.0, "compute"), (50.0, "compute")]
+)
 def test_bound(intensity, bound):
     assert ROOF.bound(intensity) == bound
 

@@ -75,7 +75,9 @@ def test_args_and_kwargs_are_passed():
 
 def test_max_duration_stops_early():
     clock = FakeClock([1.0])
-    result = benchmark(clock.func, n_repeat=100, n_warmup=0, max_duration=2.5, min_time=0.0, timer=clock.timer)
+    result = benchmark(
+        clock.func, n_repeat=100, n_warmup=0, max_duration=2.5, min_time=0.0, timer=clock.timer
+    )
     assert result.n_repeat == 3  # 1 s, 2 s, then 3 s >= 2.5 s: stop
     assert clock.calls == 1 + 3
 
