@@ -106,7 +106,7 @@ def test_notebook_runs(document: Path, results_dir: Path, tmp_path: Path) -> Non
     env = {**os.environ, "HAIEND_SIZE": "quick", "HAIEND_RESULTS_DIR": str(results_dir)}
     if document.suffix == ".ipynb":
         if not _has_module("nbval"):
-            pytest.fail("nbval is not installed, so no notebook is tested: pip install nbval (the [test] extra)")
+            pytest.fail("nbval is not installed, so no notebook is tested: pip install nbval ([test] extra)")
         command = [
             sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env",
             f"--nbval-cell-timeout={NOTEBOOK_TIMEOUT_S}", "-p", "no:cacheprovider", "-q", str(document),

@@ -153,17 +153,8 @@ def print_ceilings(result) -> None:
         for t, bw, peak, ridge in result.table()
     ]
     print_table(rows)
-    for n, roof in sorted(result.roofs.items()):
-        print(f"  {n} thread(s): {roof.bandwidth_source}; {roof.peak_source}")
-    if result.theoretical_peak_per_core:
-        print(
-            f"  theoretical FP64 peak per core: {result.theoretical_peak_per_core / 1e9:.1f} GFLOP/s"
-            f" (measured clock {result.clock_hz / 1e9:.2f} GHz x SIMD width x 2 flops per FMA"
-            " x 2 FMA units, the last assumed)"
-        )
-    env = result.environment
-    if env:
-        print("  environment: " + ", ".join(f"{k}={v}" for k, v in env.items()))
+    for line in result.notes():
+        print(f"  {line}")
 
 
 def cmd_list(args) -> int:

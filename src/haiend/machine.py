@@ -42,6 +42,8 @@ PERFORMANCE_ENV_PREFIXES = (
     "HAIEND_",
 )
 PERFORMANCE_ENV_EXACT = ("CC", "CFLAGS", "LD_PRELOAD", "MALLOC_ARENA_MAX", "PYTHONHASHSEED")
+#: Variables that match a prefix above but only say where files go.
+NOT_PERFORMANCE_ENV = ("HAIEND_RESULTS_DIR", "HAIEND_CACHE_DIR")
 
 #: Packages whose versions change results.
 KEY_PACKAGES = (
@@ -287,7 +289,8 @@ def collect_environment() -> dict[str, Any]:
     chosen = {
         key: value
         for key, value in os.environ.items()
-        if key in PERFORMANCE_ENV_EXACT or key.startswith(PERFORMANCE_ENV_PREFIXES)
+        if (key in PERFORMANCE_ENV_EXACT or key.startswith(PERFORMANCE_ENV_PREFIXES))
+        and key not in NOT_PERFORMANCE_ENV
     }
     return {"performance_environment": dict(sorted(chosen.items()))}
 
