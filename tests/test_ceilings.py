@@ -15,6 +15,7 @@ SAMPLE = Ceilings(
         1: Roof(10e9, 40e9, 1, "STREAM triad (c), 1 thread", "dgemm, 1 thread"),
         4: Roof(30e9, 150e9, 4, "STREAM triad (c), 4 threads", "dgemm, 4 threads"),
     },
+    float32_peaks={1: (80e9, "sgemm, 1 thread"), 4: (300e9, "sgemm, 4 threads")},
     clock_hz=3e9,
     theoretical_peak_per_core=96e9,
     environment={"OMP_NUM_THREADS": "4"},
@@ -58,6 +59,7 @@ def fake_measure(monkeypatch):
         return Ceilings(
             machine_id=info["machine_id"],
             roofs={1: Roof(10e9, 40e9, 1, "fake bandwidth", "fake peak")},
+            float32_peaks={1: (80e9, "fake sgemm")},
             environment=info.get("performance_environment", {}),
             measured_at=f"measurement {len(calls)}",
             quick=quick,
@@ -125,3 +127,16 @@ def test_quick_measurement_gives_positive_roofs():
     assert measured.quick is True
     assert measured.clock_hz is None or measured.clock_hz > 0
     assert Ceilings.from_dict(json.loads(json.dumps(measured.to_dict()))) == measured
+
+
+def test_float32_roof_keeps_the_bandwidth_and_takes_the_sgemm_peak():
+    roofs = Ceilings("m", {1: Roof(10e9, 50e9, 1, "triad", "dgemm")}, float32_peaks={1: (100e9, "sgemm")})
+    single = roofs.roof(1, "float32")
+    assert (single.bandwidth, single.peak, single.peak_source) == (10e9, 100e9, "sgemm")
+    assert roofs.roof(1).peak == 50e9
+    assert Ceilings.from_dict(roofs.to_dict()).roof(1, "float32").peak == 100e9
+
+
+def test_ceilings_without_a_float32_peak_say_how_to_get_one():
+    with pytest.raises(HaiendError, match="remeasure"):
+        Ceilings("m", {1: Roof(10e9, 50e9, 1)}).roof(1, "float32")

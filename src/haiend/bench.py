@@ -112,7 +112,7 @@ def run(
         expected = kernel.reference(*inputs)
         for position, variant_name in enumerate(names, 1):
             say(f"[{kernel.name} {position}/{len(names)}] {variant_name}")
-            outcome = _run_variant(
+            outcome = run_variant(
                 kernel,
                 variant_name,
                 sizes[kernel.name],
@@ -138,7 +138,28 @@ def run(
     return outcomes
 
 
-def _run_variant(kernel, variant_name, size, inputs, expected, *, n_threads, repeat, warmup, max_duration, ceilings, info, say) -> Outcome:
+def run_variant(
+    kernel: Kernel,
+    variant_name: str,
+    size: tuple[int, ...],
+    inputs: Sequence[Any],
+    expected: Any,
+    *,
+    n_threads: int,
+    repeat: int = 10,
+    warmup: int = 1,
+    max_duration: float = 10.0,
+    ceilings: Ceilings | None = None,
+    info: dict[str, Any] | None = None,
+    say: Progress | None = None,
+) -> Outcome:
+    """Check one variant against ``expected``, and time it only if it is correct (no saving).
+
+    ``run`` calls this for each variant; labs call it for a variant written in the notebook
+    (a Variant added to a copy of the kernel with ``dataclasses.replace``).
+    """
+    info = info or machine.describe()
+    say = say or (lambda message: None)
     variant = kernel.variants[variant_name]
     availability = variant.available()
     if not availability:
@@ -173,14 +194,15 @@ def _run_variant(kernel, variant_name, size, inputs, expected, *, n_threads, rep
             cold_time=cold,
             name=f"{kernel.name}/{variant_name}",
         )
-    roof = _roof_for(variant, ceilings, used_threads * ranks)
+    dtype = str(getattr(result, "dtype", "float64"))
+    roof = _roof_for(variant, ceilings, used_threads * ranks, dtype)
     bytes_moved, flops = kernel.bytes_moved(size), kernel.flops(size)
     median = timing.median
     record = records.Record(
         kernel=kernel.name,
         variant=variant_name,
         size=list(size),
-        dtype=str(getattr(expected, "dtype", "float64")),
+        dtype=dtype,
         threads=used_threads,
         ranks=ranks,
         times=list(timing.times),
@@ -214,10 +236,10 @@ def _now() -> float:
     return time.perf_counter()
 
 
-def _roof_for(variant, ceilings: Ceilings | None, n_threads: int) -> Roof | None:
+def _roof_for(variant, ceilings: Ceilings | None, n_threads: int, dtype: str) -> Roof | None:
     if ceilings is None or variant.device != "cpu":
         return None  # a CPU roof says nothing about a GPU; GPU roofs are measured on a GPU
-    return ceilings.roof(n_threads)
+    return ceilings.roof(n_threads, dtype)
 
 
 def _roof_dict(roof: Roof | None) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 * Memory bandwidth: STREAM triad (24 bytes per element) on vectors four times the last-level
   cache, best of the repeats, as STREAM reports it. The C realisation when a compiler is
   present, else the best other CPU realisation available (and the source says which).
-* Peak FP64: BLAS dgemm (``numpy.matmul`` on float64), 2 n^3 flops, best of the repeats.
+* Peak FP64: BLAS dgemm (``numpy.matmul`` on float64), 2 n^3 flops, best of the repeats; and
+  peak FP32 the same way with sgemm, so that float32 kernels are judged against their own roof.
 * Theoretical FP64 peak, where it can be derived: the clock measured with a chain of dependent
   adds (clock.c), times the SIMD width from the CPU flags, times 2 flops per FMA, times the
   number of FMA units, which no flag reveals: 2 is assumed for CPUs with FMA (true of recent
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -39,18 +40,26 @@ class Ceilings:
     """Measured roofs per thread count, with the clock-derived peak and how it was obtained."""
 
     machine_id: str
-    roofs: dict[int, Roof]
+    roofs: dict[int, Roof]  # float64 roofs by thread count
+    float32_peaks: dict[int, tuple[float, str]] = field(default_factory=dict)  # sgemm flop/s, source
     clock_hz: float | None = None
     theoretical_peak_per_core: float | None = None
     environment: dict[str, str] = field(default_factory=dict)
     measured_at: str = ""
     quick: bool = False
 
-    def roof(self, threads_: int = 1) -> Roof:
-        """The roof for ``threads_``: that count if measured, else the largest measured below it."""
+    def roof(self, threads_: int = 1, dtype: str = "float64") -> Roof:
+        """The roof for ``threads_`` (that count if measured, else the largest measured below it)
+        and ``dtype``: float32 keeps the bandwidth and takes the measured sgemm peak."""
         counts = sorted(self.roofs)
         below = [c for c in counts if c <= threads_] or counts[:1]
-        return self.roofs[below[-1]]
+        roof = self.roofs[below[-1]]
+        if dtype == "float32":
+            if below[-1] not in self.float32_peaks:
+                raise HaiendError("these ceilings have no float32 peak: run 'haiend roofline --remeasure'.")
+            peak, source = self.float32_peaks[below[-1]]
+            return replace(roof, peak=peak, peak_source=source)
+        return roof
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +73,7 @@ class Ceilings:
                 }
                 for n, r in self.roofs.items()
             },
+            "float32_peaks": {str(n): {"peak": p, "source": s} for n, (p, s) in self.float32_peaks.items()},
             "clock_hz": self.clock_hz,
             "theoretical_peak_per_core": self.theoretical_peak_per_core,
             "environment": self.environment,
@@ -74,9 +84,11 @@ class Ceilings:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Ceilings:
         roofs = {int(n): Roof(threads=int(n), **r) for n, r in data["roofs"].items()}
+        float32 = {int(n): (v["peak"], v["source"]) for n, v in data.get("float32_peaks", {}).items()}
         return cls(
             machine_id=data["machine_id"],
             roofs=roofs,
+            float32_peaks=float32,
             clock_hz=data.get("clock_hz"),
             theoretical_peak_per_core=data.get("theoretical_peak_per_core"),
             environment=data.get("environment", {}),
@@ -124,7 +136,8 @@ def get(
         cached = records.load_ceilings(info["machine_id"], directory)
         if cached is not None:
             ceilings = Ceilings.from_dict(cached)
-            if ceilings.environment == environment and (quick or not ceilings.quick):
+            complete = bool(ceilings.float32_peaks)  # caches from before float32 roofs existed
+            if complete and ceilings.environment == environment and (quick or not ceilings.quick):
                 return ceilings
     ceilings = measure(info, quick=quick, progress=progress)
     records.save_ceilings(info["machine_id"], ceilings.to_dict(), directory)
@@ -136,13 +149,14 @@ def measure(info: dict[str, Any] | None = None, *, quick: bool = False, progress
     info = info or machine.describe()
     say = progress or (lambda message: None)
     counts = sorted({1, threads.available()})
-    roofs = {}
+    roofs, float32_peaks = {}, {}
     for n in counts:
         say(f"measuring memory bandwidth with {n} thread(s)")
         bandwidth, bandwidth_source = measure_bandwidth(info, n, quick=quick)
-        say(f"measuring peak FP64 (dgemm) with {n} thread(s)")
-        peak, peak_source = measure_dgemm(n, quick=quick)
+        say(f"measuring peak FP64 (dgemm) and FP32 (sgemm) with {n} thread(s)")
+        peak, peak_source = measure_gemm(n, quick=quick)
         roofs[n] = Roof(bandwidth, peak, n, bandwidth_source, peak_source)
+        float32_peaks[n] = measure_gemm(n, quick=quick, dtype=np.float32)
     say("measuring the core clock")
     clock = measure_clock()
     per_core = None
@@ -151,6 +165,7 @@ def measure(info: dict[str, Any] | None = None, *, quick: bool = False, progress
     return Ceilings(
         machine_id=info["machine_id"],
         roofs=roofs,
+        float32_peaks=float32_peaks,
         clock_hz=clock,
         theoretical_peak_per_core=per_core,
         environment=info.get("performance_environment", {}),
@@ -182,19 +197,20 @@ def measure_bandwidth(info: dict[str, Any], n_threads: int, *, quick: bool = Fal
     raise HaiendError("no STREAM triad realisation can run here, so no bandwidth can be measured.")
 
 
-def measure_dgemm(n_threads: int, *, quick: bool = False) -> tuple[float, str]:
-    """BLAS dgemm rate in flop/s (best of the repeats) and a sentence naming the BLAS and kernel."""
+def measure_gemm(n_threads: int, *, quick: bool = False, dtype=np.float64) -> tuple[float, str]:
+    """BLAS gemm rate in flop/s (best of the repeats) and a sentence naming the BLAS and kernel."""
     from threadpoolctl import threadpool_info
 
     n = QUICK_DGEMM_N if quick else DGEMM_N
     rng = np.random.default_rng(0)
-    a, b = rng.random((n, n)), rng.random((n, n))
-    out = np.empty((n, n))
+    a, b = rng.random((n, n)).astype(dtype), rng.random((n, n)).astype(dtype)
+    out = np.empty((n, n), dtype=dtype)
     with threads.limit(n_threads):
         timing = benchmark(np.matmul, (a, b), {"out": out}, n_repeat=3 if quick else 5, n_warmup=1)
     blas = next((lib for lib in threadpool_info() if lib["user_api"] == "blas"), {})
     name = f"{blas.get('internal_api', 'BLAS')} {blas.get('architecture') or ''}".strip()
-    return 2.0 * n**3 / timing.min, f"dgemm ({name}) n={n}, {n_threads} thread(s), best of {timing.n_repeat}"
+    routine = {"float64": "dgemm", "float32": "sgemm"}[np.dtype(dtype).name]
+    return 2.0 * n**3 / timing.min, f"{routine} ({name}) n={n}, {n_threads} thread(s), best of {timing.n_repeat}"
 
 
 def measure_clock(iterations: int = 2_000_000, samples: int = 25) -> float | None:

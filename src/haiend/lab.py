@@ -28,10 +28,12 @@ import shlex
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
-from haiend import bench, ceilings as ceilings_mod, kernels, machine, sizes, threads
+from haiend import bench, kernels, machine, sizes, threads
+from haiend import ceilings as ceilings_mod
 from haiend.kernels import Check, Kernel, PreparedCall, Variant
 
 
@@ -56,15 +58,15 @@ class Table:
         widths = {c: max(len(c), *(len(row.get(c, "")) for row in self.rows)) for c in self.columns}
         lines = [self.caption] if self.caption else []
         lines.append("  ".join(c.ljust(widths[c]) for c in self.columns).rstrip())
-        lines += ["  ".join(row.get(c, "").ljust(widths[c]) for c in self.columns).rstrip() for row in self.rows]
+        lines += [
+            "  ".join(row.get(c, "").ljust(widths[c]) for c in self.columns).rstrip() for row in self.rows
+        ]
         return "\n".join(lines)
 
 
-def show(rows: Sequence[dict[str, Any]], caption: str = "") -> Table:
-    """Display rows as a table (HTML in a notebook) and return the Table."""
-    table = Table(rows, caption)
-    _display(table)
-    return table
+def show(rows: Sequence[dict[str, Any]], caption: str = "") -> None:
+    """Display rows as a table (HTML in a notebook, text elsewhere)."""
+    _display(Table(rows, caption))
 
 
 def _display(obj: Any) -> None:
@@ -111,7 +113,9 @@ def show_ceilings(roofs: ceilings_mod.Ceilings | None = None) -> ceilings_mod.Ce
     return roofs
 
 
-def check_all(kernel: Kernel | str, inputs: Sequence[Any] | None = None, *, display: bool = True) -> list[dict[str, str]]:
+def check_all(
+    kernel: Kernel | str, inputs: Sequence[Any] | None = None, *, display: bool = True
+) -> list[dict[str, str]]:
     """Call every variant once on ``inputs`` and compare it with the reference.
 
     Returns one row per variant: ``variant``, ``runs here`` ("yes"/"no") and ``check`` (the
@@ -129,7 +133,10 @@ def check_all(kernel: Kernel | str, inputs: Sequence[Any] | None = None, *, disp
         check = kernel.check(variant(*inputs), expected)
         rows.append({"variant": name, "runs here": "yes", "check": str(check)})
     if display:
-        show(rows, f"{kernel.name}: every realisation against the reference, n = {kernel.size_label(_size_of(inputs))}")
+        show(
+            rows,
+            f"{kernel.name}: every realisation against the reference, n = {kernel.size_label(_size_of(inputs))}",
+        )
     return rows
 
 
@@ -163,17 +170,19 @@ def measure(
     )
 
 
-def show_table(outcomes: Sequence[bench.Outcome], caption: str = "") -> Table:
-    """The outcomes as :func:`haiend.bench.table` lays them out, shown as a table."""
-    return show(bench.table(outcomes), caption)
+def show_table(outcomes: Sequence[bench.Outcome], caption: str = "") -> None:
+    """Show the outcomes as :func:`haiend.bench.table` lays them out."""
+    show(bench.table(outcomes), caption)
 
 
-def find(outcomes: Iterable[bench.Outcome], kernel: str, variant: str, threads_: int | None = None) -> bench.Outcome | None:
+def find(
+    outcomes: Iterable[bench.Outcome], kernel: str, variant: str, threads_: int | None = None
+) -> bench.Outcome | None:
     """The measured outcome of ``kernel``/``variant`` (and thread count, if given), else None."""
     for o in outcomes:
-        if o.kernel == kernel and o.variant == variant and o.status == "measured":
-            if threads_ is None or o.record.threads * o.record.ranks == threads_:
-                return o
+        same = o.kernel == kernel and o.variant == variant and o.status == "measured"
+        if same and (threads_ is None or o.record.threads * o.record.ranks == threads_):
+            return o
     return None
 
 
@@ -209,16 +218,27 @@ def is_stub(func: Callable[..., Any]) -> bool:
         tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
     except (OSError, TypeError, SyntaxError):
         return False
-    definition = next((n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
+    definition = next(
+        (n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None
+    )
     if definition is None:
         return False
     body = [
-        n for n in definition.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant) and isinstance(n.value.value, str))
+        n
+        for n in definition.body
+        if not (
+            isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant) and isinstance(n.value.value, str)
+        )
     ]
-    return all(isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant) and n.value.value is Ellipsis for n in body)
+    return all(
+        isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant) and n.value.value is Ellipsis
+        for n in body
+    )
 
 
-def check_exercise(kernel: Kernel | str, func: Callable[..., Any], inputs: Sequence[Any] | None = None) -> Check | None:
+def check_exercise(
+    kernel: Kernel | str, func: Callable[..., Any], inputs: Sequence[Any] | None = None
+) -> Check | None:
     """Check a learner's ``func(*inputs, out)`` against the reference; prints the verdict.
 
     Returns None (and says so) while the function is still ``...``, so that a student copy
@@ -227,7 +247,9 @@ def check_exercise(kernel: Kernel | str, func: Callable[..., Any], inputs: Seque
     kernel = _kernel(kernel)
     name = getattr(func, "__name__", "your function")
     if is_stub(func):
-        print(f"{name} is still `...`: write its body in the exercise cell, run it, then run this cell again.")
+        print(
+            f"{name} is still `...`: write its body in the exercise cell, run it, then run this cell again."
+        )
         return None
     inputs = tuple(inputs) if inputs is not None else kernel.make_inputs(size_for(kernel))
     result = _returning_variant(kernel, name, func, "")(*inputs)
@@ -236,7 +258,9 @@ def check_exercise(kernel: Kernel | str, func: Callable[..., Any], inputs: Seque
     return check
 
 
-def _returning_variant(kernel: Kernel, name: str, func: Callable[..., Any], summary: str, parallel: bool = False) -> Variant:
+def _returning_variant(
+    kernel: Kernel, name: str, func: Callable[..., Any], summary: str, parallel: bool = False
+) -> Variant:
     """A variant for ``func(*inputs, out)`` whose result is what ``func`` returns.
 
     A function that allocates its result (``return b + s * c``) is judged, and timed, as it is.
@@ -251,7 +275,14 @@ def _returning_variant(kernel: Kernel, name: str, func: Callable[..., Any], summ
 
         return PreparedCall(call=call, result=lambda: last[0])
 
-    return Variant(name, func, summary or f"{name} (written in this notebook)", parallel=parallel, preparer=prepare)
+    return Variant(
+        name,
+        func,
+        summary or f"{name} (written in this notebook)",
+        parallel=parallel,
+        preparer=prepare,
+        kernel=kernel,
+    )
 
 
 def measure_function(
@@ -280,8 +311,8 @@ def measure_function(
     info = machine.describe()
     chosen = bench.resolve_size(kernel, size, quick=sizes.quick(), info=info)
     inputs = kernel.make_inputs(chosen)
-    # Uses bench's per-variant step, so a notebook function is checked and timed like the rest.
-    return bench._run_variant(
+    # bench's per-variant step, so a notebook function is checked and timed like the rest.
+    return bench.run_variant(
         with_mine,
         name,
         chosen,
@@ -293,11 +324,12 @@ def measure_function(
         max_duration=max_duration,
         ceilings=ceilings,
         info=info,
-        say=lambda message: None,
     )
 
 
-def ratio(outcomes: Iterable[bench.Outcome], kernel: str, variant: str, against: str, *, best: bool = False) -> float:
+def ratio(
+    outcomes: Iterable[bench.Outcome], kernel: str, variant: str, against: str, *, best: bool = False
+) -> float:
     """How fast ``variant`` ran relative to ``against`` for the same work (>1: faster); NaN if either is missing.
 
     Median times by default; ``best=True`` compares the fastest repeats (best of N).
@@ -310,7 +342,9 @@ def ratio(outcomes: Iterable[bench.Outcome], kernel: str, variant: str, against:
     return pick(b) / pick(a)
 
 
-def mpi_bench(kernel: str, ranks: int = 2, variants: str = "mpi", *, timeout: float = 120.0) -> tuple[str, list[dict[str, str]] | str]:
+def mpi_bench(
+    kernel: str, ranks: int = 2, variants: str = "mpi", *, timeout: float = 120.0
+) -> tuple[str, list[dict[str, str]] | str]:
     """Run ``haiend bench`` under ``mpiexec -n ranks`` at quick size, nothing saved.
 
     Returns the command a learner would type and either the result rows or one sentence on why
@@ -320,10 +354,21 @@ def mpi_bench(kernel: str, ranks: int = 2, variants: str = "mpi", *, timeout: fl
     mpiexec = machine.mpiexec_path()
     if mpiexec is None:
         return shown, "no mpiexec was found: pip install mpi4py mpich, then run the command above."
-    command = [mpiexec, "-n", str(ranks), sys.executable, "-m", "haiend", "bench", kernel, "--variants", variants]
+    command = [
+        mpiexec,
+        "-n",
+        str(ranks),
+        sys.executable,
+        "-m",
+        "haiend",
+        "bench",
+        kernel,
+        "--variants",
+        variants,
+    ]
     command += ["--quick", "--no-save", "--json"]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return shown, f"{shlex.join(command)} did not finish within {timeout:.0f} s."
     if done.returncode != 0:

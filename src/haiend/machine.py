@@ -43,7 +43,7 @@ PERFORMANCE_ENV_PREFIXES = (
 )
 PERFORMANCE_ENV_EXACT = ("CC", "CFLAGS", "LD_PRELOAD", "MALLOC_ARENA_MAX", "PYTHONHASHSEED")
 #: Variables that match a prefix above but only say where files go.
-NOT_PERFORMANCE_ENV = ("HAIEND_RESULTS_DIR", "HAIEND_CACHE_DIR")
+NOT_PERFORMANCE_ENV = ("HAIEND_RESULTS_DIR", "HAIEND_CACHE_DIR", "HAIEND_SIZE")
 
 #: Packages whose versions change results.
 KEY_PACKAGES = (

@@ -44,8 +44,11 @@ def roofline(
     threads: Sequence[int] | None = None,
     ax=None,
     title: str | None = None,
+    legend: str = "inside",
 ):
     """Draw the roofs for ``threads`` (default: every measured count) and place each result.
+
+    ``legend="below"`` puts the legend under the axes, for charts with many results.
 
     Pure data movement (zero flops, STREAM copy) has no place on a flop/s axis and is listed
     in the legend as left out, rather than drawn somewhere misleading.
@@ -83,7 +86,7 @@ def roofline(
     left_out = []
     for i, record in enumerate(records):
         if record.flops <= 0:
-            left_out.append(_label(record))
+            left_out.append(record)
             continue
         ax.plot(
             record.intensity,
@@ -93,14 +96,18 @@ def roofline(
             label=f"{_label(record)}: {record.gflop_per_s:.2f} GFLOP/s",
         )
     if left_out:
-        ax.plot([], [], " ", label="no flops, not placed: " + "; ".join(left_out))
+        kernels_left_out = ", ".join(sorted({r.kernel for r in left_out}))
+        ax.plot([], [], " ", label=f"not placed (no flops): {len(left_out)} result(s) of {kernels_left_out}")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("arithmetic intensity (flop / byte)")
     ax.set_ylabel("GFLOP/s")
     ax.set_title(title or f"Roofline of {ceilings.machine_id}")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize="small", loc="lower right")
+    if legend == "below":
+        ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
+    else:
+        ax.legend(fontsize="small", loc="lower right")
     return fig
 
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 SOLUTION_TAG = "solution"
 USAGE = "usage: python -m haiend.student LAB.ipynb OUT.ipynb"
@@ -51,7 +52,11 @@ def read_notebook(path: Path) -> dict[str, Any]:
         notebook = json.loads(text)
     except json.JSONDecodeError:
         raise BadInput(f"{path} is not a Jupyter notebook (it is not JSON).") from None
-    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list) or notebook.get("nbformat", 0) < 4:
+    if (
+        not isinstance(notebook, dict)
+        or not isinstance(notebook.get("cells"), list)
+        or notebook.get("nbformat", 0) < 4
+    ):
         raise BadInput(f"{path} is not a Jupyter notebook of format 4 (no list of cells).")
     if not all(isinstance(cell, dict) and "cell_type" in cell for cell in notebook["cells"]):
         raise BadInput(f"{path} is not a valid notebook: some cells have no cell_type.")

@@ -25,15 +25,15 @@ may use an approximate reciprocal square root refined by Newton steps. The round
 sum of n terms grows like sqrt(n) to n times the unit roundoff (1.1e-16 in float64, 6e-8 in
 float32) times the sum of the terms' sizes, which can exceed the size of the result where pulls
 cancel. For n up to ~10^4 that is ~1e-12 in float64 and ~1e-5 in float32; the tolerances leave
-a factor of 10 to 100 on top, and stay far below any real mistake (a missing term, a wrong
-sign, a float32 kernel that silently computed in float64 would still pass, but one computing in
-float16 would not).
+a factor of 10 to 100 on top and stay well below what a real mistake produces (a body left
+out, a wrong sign or a wrong softening: errors of 1e-3 and more at the sizes tested).
 
-Default size: n = 8192 (67 million pairs, about 0.1 s for the vectorised C loop on one core in
-float64, and a few seconds for NumPy). The loop over j re-reads all bodies for each i, 32 bytes
-each (x, y, z, m in float64): at n = 8192 that is 256 KiB, within a core's L2 cache, so the
-arithmetic sets the pace and the caches matter little. On a machine whose L2 is smaller than
-twice that, n is halved until it fits (but not below 2048). The baseline is the ``c`` variant.
+Default size: n = 4096, 16.8 million pairs: tens of milliseconds for the vectorised loops on
+one core, long enough to time well, short enough that NumPy (tens of times slower) keeps a
+whole bench within a minute or two. The loop over j re-reads every body for each i, 32 bytes
+each (x, y, z, m in float64), 128 KiB in all: that stays in a core's L2 cache, so arithmetic
+sets the pace and the caches matter little. On a machine whose L2 holds less than twice that,
+n is halved until it fits (but not below 1024). The baseline is the ``c`` variant.
 """
 
 from __future__ import annotations
@@ -53,10 +53,10 @@ FLOPS_PER_PAIR = 20
 
 
 def default_n(machine: Mapping[str, Any]) -> int:
-    """8192 bodies, halved while x, y, z and m take more than half of one core's L2 cache."""
+    """4096 bodies, halved while x, y, z and m take more than half of one core's L2 cache."""
     l2 = (machine.get("caches") or {}).get("L2") or 2**20
-    n = 8192
-    while n > 2048 and 2 * 32 * n > l2:
+    n = 4096
+    while n > 1024 and 2 * 32 * n > l2:
         n //= 2
     return n
 

@@ -5,6 +5,8 @@ programmer would use for this loop. ``-ffast-math`` matters here (``cbuild.DEFAU
 it): it includes ``-fno-math-errno``, without which ``sqrt`` may not become a vector instruction.
 If ``$HAIEND_CFLAGS`` is set, its flags are used instead. ``library(flags)`` builds with any
 flags, so the compilers chapter can compare -O0, -O3, -ffast-math and -fno-math-errno.
+The positions are passed as the same x, y, z arrays the Numba variants loop over, so that the
+comparison with them measures the compilers, not the data layout.
 """
 
 import ctypes
@@ -14,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from haiend import cbuild, threads
+from haiend.kernels.nbody.numpy_impl import columns
 
 SOURCE = Path(__file__).with_name("nbody.c")
 FLAGS = ("-O3", "-march=native", "-ffast-math", "-fopenmp")
@@ -34,12 +37,13 @@ def library(flags: tuple[str, ...] | None = None) -> cbuild.Built:
     for dtype, scalar in _SCALARS.items():
         array = np.ctypeslib.ndpointer(dtype=dtype, flags="C_CONTIGUOUS")
         function = getattr(built.library, f"nbody_{dtype}")
-        function.argtypes = [array, array, scalar, array, ctypes.c_size_t, ctypes.c_int]
+        function.argtypes = [array, array, array, array, scalar, array, ctypes.c_size_t, ctypes.c_int]
         function.restype = None
     return built
 
 
 def accelerations(positions, masses, eps, out):
     function = getattr(library().library, f"nbody_{out.dtype.name}")
-    function(positions, masses, eps, out, out.shape[0], threads.current())
+    x, y, z = columns(positions)  # the same layout the Numba variants use
+    function(x, y, z, masses, eps, out, out.shape[0], threads.current())
     return out

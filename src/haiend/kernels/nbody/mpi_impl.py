@@ -13,7 +13,8 @@ before timing. After timing, ``result()`` gathers the blocks of accelerations on
 import numpy as np
 
 from haiend.kernels import PreparedCall
-from haiend.kernels.nbody.numba_impl import columns, rows_fast
+from haiend.kernels.nbody.numba_impl import rows_fast
+from haiend.kernels.nbody.numpy_impl import columns
 from haiend.mpi import block_counts, world
 
 

@@ -1,25 +1,26 @@
 /* Softened gravity in C: a_i = sum_j m_j (r_j - r_i) / (|r_j - r_i|^2 + eps^2)^(3/2).
  *
- * One OpenMP thread per block of bodies i; the inner loop over j is what the compiler must
- * vectorise. Positions are read as they are stored, x y z of each body side by side.
- * 1/sqrt becomes vector code only when the compiler may ignore errno (-fno-math-errno, part
- * of -ffast-math); without it, every sqrt must be able to set errno and stays scalar.
+ * The positions come as three arrays x, y, z (the caller copies them out of the (n, 3) array
+ * once per call, as the Numba variants do), so consecutive j are consecutive in memory and the
+ * inner loop vectorises with plain loads. OpenMP shares the bodies i among the threads.
+ * 1/sqrt becomes vector code only when the compiler may ignore errno (-fno-math-errno, part of
+ * -ffast-math): otherwise each sqrt of a negative number would have to set errno, one at a time.
  * nthreads comes from Python (haiend.threads.current()), so one thread really is one thread. */
 #include <math.h>
 #include <stddef.h>
 
-void nbody_float64(const double *restrict pos, const double *restrict mass, double eps,
-                   double *restrict acc, size_t n, int nthreads)
+void nbody_float64(const double *restrict x, const double *restrict y, const double *restrict z,
+                   const double *restrict m, double eps, double *restrict acc, size_t n,
+                   int nthreads)
 {
     const double eps2 = eps * eps;
     #pragma omp parallel for num_threads(nthreads) schedule(static)
     for (size_t i = 0; i < n; i++) {
-        const double xi = pos[3 * i], yi = pos[3 * i + 1], zi = pos[3 * i + 2];
         double ax = 0.0, ay = 0.0, az = 0.0;
         for (size_t j = 0; j < n; j++) {
-            const double dx = pos[3 * j] - xi, dy = pos[3 * j + 1] - yi, dz = pos[3 * j + 2] - zi;
+            const double dx = x[j] - x[i], dy = y[j] - y[i], dz = z[j] - z[i];
             const double inv = 1.0 / sqrt(dx * dx + dy * dy + dz * dz + eps2);
-            const double s = mass[j] * inv * inv * inv;
+            const double s = m[j] * inv * inv * inv;
             ax += dx * s;
             ay += dy * s;
             az += dz * s;
@@ -30,18 +31,18 @@ void nbody_float64(const double *restrict pos, const double *restrict mass, doub
     }
 }
 
-void nbody_float32(const float *restrict pos, const float *restrict mass, float eps,
-                   float *restrict acc, size_t n, int nthreads)
+void nbody_float32(const float *restrict x, const float *restrict y, const float *restrict z,
+                   const float *restrict m, float eps, float *restrict acc, size_t n,
+                   int nthreads)
 {
     const float eps2 = eps * eps;
     #pragma omp parallel for num_threads(nthreads) schedule(static)
     for (size_t i = 0; i < n; i++) {
-        const float xi = pos[3 * i], yi = pos[3 * i + 1], zi = pos[3 * i + 2];
         float ax = 0.0f, ay = 0.0f, az = 0.0f;
         for (size_t j = 0; j < n; j++) {
-            const float dx = pos[3 * j] - xi, dy = pos[3 * j + 1] - yi, dz = pos[3 * j + 2] - zi;
+            const float dx = x[j] - x[i], dy = y[j] - y[i], dz = z[j] - z[i];
             const float inv = 1.0f / sqrtf(dx * dx + dy * dy + dz * dz + eps2);
-            const float s = mass[j] * inv * inv * inv;
+            const float s = m[j] * inv * inv * inv;
             ax += dx * s;
             ay += dy * s;
             az += dz * s;

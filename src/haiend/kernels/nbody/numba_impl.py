@@ -1,24 +1,29 @@
-"""Softened gravity as two loops compiled by Numba, and the one switch that makes them fast.
+"""Softened gravity as two loops compiled by Numba, and the two options that make them fast.
 
 The loop body is written once and compiled twice:
 
 * ``fast``: ``@njit(fastmath=True, error_model="numpy")``. ``error_model="numpy"`` lets a
-  division by zero give inf instead of raising ZeroDivisionError, so there is no check (and no
-  branch) left in the inner loop; ``fastmath`` lets LLVM reorder the sums. Then the loop over j
-  becomes vector code: several partners j per instruction (``vsqrtpd``/``vdivpd`` or
-  ``vrsqrt14ps`` on zmm registers, see ``inspect_asm``).
+  division by zero give inf instead of raising ZeroDivisionError, so no test (and no branch)
+  is left in the inner loop; ``fastmath`` lets LLVM reorder the sums and use an approximate
+  reciprocal square root. Only with both does the loop over j become vector code, several
+  partners j per instruction (``vsqrtpd`` and ``vdivpd``, or ``vrsqrtps``, on ymm registers:
+  look with ``rows_fast.inspect_asm()``); with either one alone it stays scalar.
 * ``strict``: plain ``@njit``. Python's error model needs a test before every division, and
-  IEEE order forbids splitting the sums, so each pair is computed alone: about ten times slower.
+  IEEE order forbids splitting the sums, so each pair is computed alone: several times slower,
+  by a factor that depends on the dtype and the CPU (``haiend bench nbody`` measures it).
 
 Positions arrive as an (n, 3) array, x y z of a body side by side. The wrapper copies them
-once per call into three contiguous arrays x, y, z (structure of arrays, O(n) next to the
-O(n^2) loop), so that consecutive j are consecutive in memory: plain vector loads, no shuffles.
-Constants are made in the arrays' own dtype (``x.dtype.type``): a bare ``1.0`` is float64 and
-would silently turn the float32 kernel into a float64 one.
+once per call into three contiguous arrays x, y, z (``numpy_impl.columns``: structure of
+arrays, O(n) work next to the O(n^2) loop), so that consecutive j are consecutive in memory and
+the vector loads need no shuffling. Constants are made in the arrays' own dtype
+(``x.dtype.type``): a bare ``1.0`` is float64 and would quietly turn the float32 kernel into a
+float64 one.
 """
 
 import numpy as np
 from numba import njit
+
+from haiend.kernels.nbody.numpy_impl import columns
 
 
 def _rows(x, y, z, m, eps, lo, hi, out):
@@ -44,11 +49,6 @@ def _rows(x, y, z, m, eps, lo, hi, out):
 
 rows_fast = njit(fastmath=True, error_model="numpy")(_rows)
 rows_strict = njit(_rows)
-
-
-def columns(positions):
-    """x, y, z as three contiguous arrays (structure of arrays)."""
-    return tuple(np.ascontiguousarray(positions[:, k]) for k in range(3))
 
 
 def fast(positions, masses, eps, out):

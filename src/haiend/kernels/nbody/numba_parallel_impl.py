@@ -9,7 +9,7 @@ chunks are balanced.
 import numpy as np
 from numba import njit, prange
 
-from haiend.kernels.nbody.numba_impl import columns
+from haiend.kernels.nbody.numpy_impl import columns
 
 
 @njit(parallel=True, fastmath=True, error_model="numpy")

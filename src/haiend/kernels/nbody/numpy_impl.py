@@ -13,9 +13,14 @@ import numpy as np
 BLOCK_ELEMENTS = 1 << 19
 
 
+def columns(positions):
+    """x, y, z as three contiguous arrays (structure of arrays), as every loop here wants them."""
+    return tuple(np.ascontiguousarray(positions[:, k]) for k in range(3))
+
+
 def accelerations(positions, masses, eps, out):
     n = positions.shape[0]
-    x, y, z = (np.ascontiguousarray(positions[:, k]) for k in range(3))
+    x, y, z = columns(positions)
     rows = max(1, BLOCK_ELEMENTS // max(n, 1))
     for lo in range(0, n, rows):
         hi = min(n, lo + rows)
