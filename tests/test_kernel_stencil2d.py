@@ -109,7 +109,10 @@ def test_sweep_pairs_end_in_out(steps):
     assert all(pairs[k][1] is pairs[k + 1][0] for k in range(steps - 1))
 
 
-@pytest.mark.parametrize("size", [package.QUICK_SIZE, (3, 17, 3), (1, 5, 2), (13, 17, 3)], ids=KERNEL.size_label)
+CUPY_SIZES = [package.QUICK_SIZE, (3, 17, 3), (1, 5, 2), (13, 17, 3)]
+
+
+@pytest.mark.parametrize("size", CUPY_SIZES, ids=KERNEL.size_label)
 def test_cupy_impl_runs_on_numpy_arrays(size):
     u0, steps = KERNEL.make_inputs(size)
     out = np.zeros(size[:2])
@@ -140,7 +143,8 @@ def test_cuda_variant_under_the_simulator():
     except ImportError:
         pytest.skip("numba-cuda is not installed: pip install numba-cuda (the simulator needs no GPU)")
     env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
-    done = subprocess.run([sys.executable, "-c", CUDASIM_SCRIPT], capture_output=True, text=True, env=env, timeout=120)
+    command = [sys.executable, "-c", CUDASIM_SCRIPT]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     results = json.loads(done.stdout.strip().splitlines()[-1])
     failed = [r for r in results if not (r[1] and r[2])]
@@ -179,7 +183,8 @@ def test_mpi_variant_with_uneven_splits(size):
 
 
 def test_default_size_follows_the_cache_and_free_memory():
-    ny, nx, steps = package.default_size({"last_level_cache_bytes": 32 * 2**20, "memory_available_bytes": 64 * 2**30})
+    machine = {"last_level_cache_bytes": 32 * 2**20, "memory_available_bytes": 64 * 2**30}
+    ny, nx, steps = package.default_size(machine)
     assert ny == nx and ny * nx * 8 >= 4 * 32 * 2**20 and steps % 4 == 0
     assert KERNEL.bytes_moved((ny, nx, steps)) >= 16e9
     ny, nx, steps = package.default_size({"last_level_cache_bytes": 2**30, "memory_available_bytes": 2**30})

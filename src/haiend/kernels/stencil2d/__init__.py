@@ -123,10 +123,20 @@ def _variants() -> dict[str, Variant]:
             details={"source": "stencil2d.c"},
         ),
         "cupy": Variant(
-            "cupy", impl("cupy_impl"), "array slices on the xp namespace (CuPy)", (req.CUPY_GPU,), device="gpu", preparer=_gpu.prepare
+            "cupy",
+            impl("cupy_impl"),
+            "array slices on the xp namespace (CuPy)",
+            (req.CUPY_GPU,),
+            device="gpu",
+            preparer=_gpu.prepare,
         ),
         "cuda": Variant(
-            "cuda", impl("cuda_impl"), "a numba-cuda kernel, one thread per point", (req.NUMBA_CUDA,), device="gpu", preparer=_gpu.prepare
+            "cuda",
+            impl("cuda_impl"),
+            "a numba-cuda kernel, one thread per point",
+            (req.NUMBA_CUDA,),
+            device="gpu",
+            preparer=_gpu.prepare,
         ),
         "mpi": Variant(
             "mpi",
