@@ -1,0 +1,103 @@
+"""Every matmul realisation against the float64 reference, at awkward sizes and both dtypes.
+
+Sizes: primes (7x13x11), 1x1x1, the quick size, and one that is not a multiple of any block
+and spans two k-slabs of numba_blocked (37x300x29). The CUDA kernel runs under Numba's CUDA
+simulator in a subprocess, because NUMBA_ENABLE_CUDASIM must be set before numba.cuda is first
+imported; the MPI variant runs under mpiexec with 2 and 3 ranks (uneven row blocks).
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from haiend import kernels, machine
+
+KERNELS = ["matmul.float64", "matmul.float32"]
+SIZES = [(7, 13, 11), (1, 1, 1), (64, 48, 80), (37, 300, 29)]
+CPU_VARIANTS = ["numpy", "numba", "numba_blocked", "numba_parallel", "c", "mpi"]
+
+
+def test_registry_and_cost_model():
+    kernel = kernels.get("matmul")
+    assert kernel.name == "matmul.float64" and kernel.baseline == "numpy"
+    assert [k.name for k in kernels.group("matmul")] == KERNELS
+    assert kernel.flops((2, 3, 4)) == 2 * 2 * 3 * 4
+    assert kernel.bytes_moved((2, 3, 4)) == 8 * (6 + 12 + 8)
+    assert kernels.get("matmul.float32").bytes_moved((2, 3, 4)) == 4 * (6 + 12 + 8)
+    assert kernel.variants["numpy"].uses_blas and kernel.variants["numpy"].parallel
+    assert kernel.default_size({"memory_available_bytes": 64 * 2**30}) == (2048, 2048, 2048)
+    assert kernel.default_size({"memory_available_bytes": 2**28})[0] < 2048
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_inputs_are_deterministic_and_typed(name):
+    kernel = kernels.get(name)
+    A, B = kernel.make_inputs((3, 4, 5), seed=1)
+    assert A.shape == (3, 4) and B.shape == (4, 5) and A.dtype == B.dtype == np.dtype(name.split(".")[1])
+    assert np.array_equal(A, kernel.make_inputs((3, 4, 5), seed=1)[0])
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("variant", CPU_VARIANTS)
+@pytest.mark.parametrize("name", KERNELS)
+def test_cpu_variant_matches_reference(name, variant, size):
+    kernel = kernels.get(name)
+    chosen = kernel.variants[variant]
+    availability = chosen.available()
+    if not availability:
+        pytest.skip(availability.reason)
+    inputs = kernel.make_inputs(size)
+    result = chosen(*inputs)
+    assert result.dtype == inputs[0].dtype
+    check = kernel.check(result, kernel.reference(*inputs))
+    assert check.passed, f"{name}/{variant} at {size}: {check}"
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_cupy_code_runs_on_numpy_arrays(name):
+    from haiend.kernels.matmul import cupy_impl
+
+    kernel = kernels.get(name)
+    for size in SIZES:
+        inputs = kernel.make_inputs(size)
+        out = kernel.allocate_output(*inputs)
+        assert kernel.check(cupy_impl.matmul(*inputs, out), kernel.reference(*inputs)).passed
+
+
+_SIMULATED = """
+from haiend import kernels
+for name in ("matmul.float64", "matmul.float32"):
+    kernel = kernels.get(name)
+    for size in [(17, 9, 13), (1, 1, 1), (3, 20, 5)]:
+        inputs = kernel.make_inputs(size)
+        check = kernel.check(kernel.variants["cuda"](*inputs), kernel.reference(*inputs))
+        assert check.passed, (name, size, str(check))
+print("ok")
+"""
+
+
+def test_cuda_kernel_under_the_simulator():
+    pytest.importorskip("numba.cuda", reason="numba-cuda is not installed: pip install numba-cuda")
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
+    done = subprocess.run([sys.executable, "-c", _SIMULATED], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "ok" in done.stdout, done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_mpi_variant_under_mpiexec(ranks, tmp_path):
+    pytest.importorskip("mpi4py", reason="mpi4py is not installed: pip install mpi4py mpich")
+    mpiexec = machine.mpiexec_path()
+    if mpiexec is None:
+        pytest.skip("no mpiexec was found: pip install mpich (beside mpi4py) or put one on the PATH.")
+    command = [mpiexec, "-n", str(ranks), sys.executable, "-m", "haiend", "bench", "matmul"]
+    command += ["--variants", "mpi", "--quick", "--no-roof", "--no-save", "--json"]
+    env = {**os.environ, "HAIEND_RESULTS_DIR": str(tmp_path)}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    outcomes = json.loads(done.stdout)
+    assert {o["kernel"] for o in outcomes} == set(KERNELS)
+    assert all(o["status"] == "measured" for o in outcomes), outcomes
