@@ -155,6 +155,16 @@ def measure(info: dict[str, Any] | None = None, *, quick: bool = False, progress
         bandwidth, bandwidth_source = measure_bandwidth(info, n, quick=quick)
         say(f"measuring peak FP64 (dgemm) and FP32 (sgemm) with {n} thread(s)")
         peak, peak_source = measure_gemm(n, quick=quick)
+        if n > 1 and (bandwidth < roofs[1].bandwidth or peak < roofs[1].peak):
+            # More cores measured slower than one: another process had a core. Try once more,
+            # keep the better of the two, and say so in the source.
+            say(f"{n} threads measured slower than 1; measuring once more")
+            again = measure_bandwidth(info, n, quick=quick)
+            bandwidth, bandwidth_source = max((bandwidth, bandwidth_source), again)
+            again = measure_gemm(n, quick=quick)
+            peak, peak_source = max((peak, peak_source), again)
+            bandwidth_source += " (best of two tries)"
+            peak_source += " (best of two tries)"
         roofs[n] = Roof(bandwidth, peak, n, bandwidth_source, peak_source)
         float32_peaks[n] = measure_gemm(n, quick=quick, dtype=np.float32)
     say("measuring the core clock")

@@ -57,7 +57,8 @@ def roofline(
 
     records = _records(results)
     if ax is None:
-        fig, ax = plt.subplots(figsize=(7.5, 5), layout="constrained")
+        legend_rows = (len(records) + len(ceilings.roofs) + 2) // 2 if legend == "below" else 0
+        fig, ax = plt.subplots(figsize=(7.5, 5 + 0.22 * legend_rows), layout="constrained")
     else:
         fig = ax.figure
     counts = sorted(threads) if threads is not None else sorted(ceilings.roofs)
@@ -104,8 +105,8 @@ def roofline(
     ax.set_ylabel("GFLOP/s")
     ax.set_title(title or f"Roofline of {ceilings.machine_id}")
     ax.grid(True, which="both", alpha=0.3)
-    if legend == "below":
-        ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
+    if legend == "below":  # outside the axes, so that many results do not hide the points
+        fig.legend(fontsize="small", loc="outside lower center", ncol=2)
     else:
         ax.legend(fontsize="small", loc="lower right")
     return fig
