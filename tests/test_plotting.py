@@ -56,3 +56,10 @@ def test_save_writes_png_and_svg(tmp_path, ceilings):
     paths = plotting.save(plotting.roofline(ceilings, []), tmp_path / "roof")
     assert [p.suffix for p in paths] == [".png", ".svg"]
     assert paths[0].read_bytes()[:4] == b"\x89PNG" and b"<svg" in paths[1].read_bytes()[:400]
+
+
+def test_float32_roofline_uses_the_sgemm_peak():
+    roofs = Ceilings("m", {1: Roof(10e9, 50e9, 1)}, float32_peaks={1: (100e9, "sgemm")})
+    fig = plotting.roofline(roofs, [], dtype="float32")
+    (roof_line,) = [line for line in fig.axes[0].get_lines() if line.get_label().startswith("roof,")]
+    assert max(roof_line.get_ydata()) == pytest.approx(100.0)

@@ -45,10 +45,12 @@ def roofline(
     ax=None,
     title: str | None = None,
     legend: str = "inside",
+    dtype: str = "float64",
 ):
     """Draw the roofs for ``threads`` (default: every measured count) and place each result.
 
-    ``legend="below"`` puts the legend under the axes, for charts with many results.
+    ``legend="below"`` puts the legend under the axes, for charts with many results;
+    ``dtype="float32"`` draws the float32 roofs (the measured sgemm peak).
 
     Pure data movement (zero flops, STREAM copy) has no place on a flop/s axis and is listed
     in the legend as left out, rather than drawn somewhere misleading.
@@ -67,7 +69,7 @@ def roofline(
     hi = max([64.0, *[i * 2 for i in intensities]])
     x = np.geomspace(lo, hi, 256)
     for n, style in zip(counts, ("-", "--", ":", "-.")):
-        roof = ceilings.roof(n)
+        roof = ceilings.roof(n, dtype)
         y = np.minimum(roof.peak, roof.bandwidth * x) / 1e9
         ax.plot(
             x,
@@ -77,7 +79,7 @@ def roofline(
             linewidth=1.5,
             label=f"roof, {n} thread(s): {roof.bandwidth / 1e9:.1f} GB/s, {roof.peak / 1e9:.1f} GFLOP/s",
         )
-    if ceilings.theoretical_peak_per_core:
+    if ceilings.theoretical_peak_per_core and dtype == "float64":
         ax.axhline(
             ceilings.theoretical_peak_per_core / 1e9,
             color="grey",
