@@ -1,4 +1,4 @@
-"""The ``haiend`` command: machine, roofline, list, bench, report.
+"""The ``haiend`` command: machine, roofline, list, bench, report, slurm.
 
 Bad input (an unknown kernel or variant, a size of zero or too large for memory, an unwritable
 results folder) gets one sentence on stderr and exit status 2, before anything is measured or
@@ -57,6 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--machine", help="only this machine id")
     p.add_argument("--results-dir")
     p.add_argument("--json", action="store_true")
+
+    p = commands.add_parser("slurm", help="write a Slurm batch script (or job array) from a site profile")
+    p.add_argument("profile", help="the site profile: .toml (Python 3.11+) or .json")
+    p.add_argument("kernel", help="a kernel or group, e.g. stencil2d")
+    p.add_argument("--array", nargs="*", metavar="VALUE", help="a job array over these values (none: the profile's)")
+    p.add_argument("--sweep", choices=("size", "threads"), default="size", help="what --array varies (default size)")
+    p.add_argument("--output", help="write the script here (default: print it); an existing file is kept")
+    p.add_argument("--force", action="store_true", help="replace an existing --output file")
     return parser
 
 
@@ -69,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "list": cmd_list,
             "bench": cmd_bench,
             "report": cmd_report,
+            "slurm": cmd_slurm,
         }[args.command](args)
     except HaiendError as exc:
         print(f"haiend: error: {exc}", file=sys.stderr)
@@ -297,4 +306,17 @@ def cmd_report(args) -> int:
         for r in sorted(latest.values(), key=lambda r: (r.machine_id, r.kernel, r.variant))
     ]
     print_table(rows)
+    return 0
+
+
+def cmd_slurm(args) -> int:
+    from haiend import slurm
+
+    script = slurm.render(args.profile, args.kernel, array=args.array, sweep=args.sweep)
+    if args.output is None:
+        sys.stdout.write(script)
+        return 0
+    path = slurm.write_atomic(args.output, script, force=args.force)
+    kind = "job array" if args.array is not None else "batch script"
+    print(f"wrote the {kind} {path}; submit it with: sbatch {path}", file=sys.stderr)
     return 0

@@ -21,12 +21,13 @@ def world() -> Any:
 def launched_by_mpiexec() -> bool:
     """True when this process is one of several MPI ranks, judged without initialising MPI.
 
-    MPICH's Hydra sets PMI_SIZE, Open MPI sets OMPI_COMM_WORLD_SIZE; a world already
-    initialised answers for itself.
+    MPICH's Hydra sets PMI_SIZE, Open MPI sets OMPI_COMM_WORLD_SIZE, Slurm's srun sets
+    SLURM_STEP_NUM_TASKS (with PMIx, the other two may be absent); a world already initialised
+    answers for itself.
     """
     import os
 
-    for key in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE"):
+    for key in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "SLURM_STEP_NUM_TASKS"):
         if int(os.environ.get(key) or 1) > 1:
             return True
     return "mpi4py.MPI" in sys.modules and world().Get_size() > 1
