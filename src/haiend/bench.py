@@ -128,7 +128,11 @@ def run(
             )
             kernel_outcomes.append(outcome)
         kernel_outcomes = _with_baseline(
-            kernel, kernel_outcomes, lambda spec: _measure_baseline(spec, quick, n_threads, repeat, info)
+            kernel,
+            kernel_outcomes,
+            lambda spec, threads_used: _measure_baseline(
+                spec, kernel.footprint(sizes[kernel.name]), threads_used, repeat, info
+            ),
         )
         if save and root:
             for outcome in kernel_outcomes:
@@ -254,10 +258,16 @@ def _roof_dict(roof: Roof | None) -> dict[str, Any]:
     }
 
 
-def _measure_baseline(spec: str, quick: bool, n_threads: int, repeat: int, info) -> Outcome | None:
-    """Measure another kernel's variant ("stream.triad:c") in this run, to compare bandwidths."""
+def _measure_baseline(spec: str, footprint: float, n_threads: int, repeat: int, info) -> Outcome | None:
+    """Measure another kernel's variant ("stream.triad:c") in this run, to compare bandwidths.
+
+    It runs on the same amount of data as the kernel it judges (so both stream from the same
+    level of the memory hierarchy) and with the same number of threads.
+    """
     other, variant = spec.split(":")
-    outcomes = run(other, variants=[variant], quick=quick, threads_=n_threads, repeat=repeat, save=False, info=info)
+    other_kernel = kernels.get(other)
+    n = max(other_kernel.quick_size[0], int(footprint // (other_kernel.footprint((1,)) or 1)))
+    outcomes = run(other, variants=[variant], size=(n,), threads_=n_threads, repeat=repeat, save=False, info=info)
     return outcomes[0] if outcomes and outcomes[0].status == "measured" else None
 
 
@@ -265,19 +275,30 @@ def _with_baseline(kernel: Kernel, outcomes: list[Outcome], measure_other) -> li
     """Add each measured variant's speed relative to the kernel's baseline, measured in this run.
 
     Against a variant of the same kernel the ratio is of times (same work); against another
-    kernel ("stream.triad:c") it is of bandwidths, as the stencil is judged against STREAM.
+    kernel ("stream.triad:c") it is of bandwidths, as the stencil is judged against STREAM,
+    measured once for each thread count the variants used.
     """
     measured = [o for o in outcomes if o.status == "measured"]
     if kernel.baseline is None or not measured:
         return outcomes
     if ":" in kernel.baseline:
-        base = measure_other(kernel.baseline)
-        ratio = (lambda o: o.record.gb_per_s / base.record.gb_per_s) if base else None
+        bases: dict[int, Outcome | None] = {}
+
+        def ratio(o: Outcome) -> float | None:
+            used = o.record.threads * o.record.ranks
+            if used not in bases:
+                bases[used] = measure_other(kernel.baseline, used)
+            base = bases[used]
+            return o.record.gb_per_s / base.record.gb_per_s if base else None
+
     else:
         base = next((o for o in measured if o.variant == kernel.baseline), None)
-        ratio = (lambda o: base.timing.median / o.timing.median) if base else None
-    if ratio is None:
-        return outcomes
+        if base is None:
+            return outcomes
+
+        def ratio(o: Outcome) -> float | None:
+            return base.timing.median / o.timing.median
+
     return [replace(o, baseline_ratio=ratio(o)) if o.status == "measured" else o for o in outcomes]
 
 
