@@ -42,7 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("kernel", help="a kernel or group, e.g. stream, stream.triad")
     p.add_argument("--variants", help="comma-separated variant names (default: all)")
     p.add_argument("--size", help="problem size, e.g. 1000000 or 512x512x20 (default: from this machine)")
-    p.add_argument("--quick", action="store_true", help="the small size used by tests and first reads")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="the small sizes of tests and first reads (also when HAIEND_SIZE=quick is set)",
+    )
     p.add_argument("--threads", type=int, help="threads for parallel variants (default: all usable cores)")
     p.add_argument("--repeat", type=int, default=10, help="timed repeats per variant (default 10)")
     p.add_argument("--warmup", type=int, default=1, help="warm-up calls after the cold one (default 1)")
@@ -194,8 +198,12 @@ def _positive(name: str, value: int | float | None) -> None:
 
 
 def cmd_bench(args) -> int:
-    from haiend import bench, ceilings, kernels, machine, mpi
+    import os
 
+    from haiend import bench, ceilings, kernels, machine, mpi, sizes
+
+    if os.environ.get(sizes.ENV):  # set explicitly: honour it (unset, the command uses full sizes)
+        args.quick = args.quick or sizes.quick()
     _positive("threads", args.threads)
     _positive("repeat", args.repeat)
     _positive("max-duration", args.max_duration)
