@@ -100,7 +100,7 @@ def test_stops_cleanly_on_an_exception():
     with pytest.raises(ZeroDivisionError):
         with Sampler(interval=1e-3):
             work(0.02)
-            1 / 0
+            raise ZeroDivisionError("raised inside the sampled block")
     assert signal.getitimer(signal.ITIMER_PROF) == (0.0, 0.0)
     assert signal.getsignal(signal.SIGPROF) == signal.SIG_DFL
 

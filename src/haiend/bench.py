@@ -10,8 +10,9 @@ call, and only rank 0 prints and writes records.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from haiend import __version__, kernels, machine, mpi, records, threads
 from haiend.ceilings import Ceilings
@@ -127,11 +128,12 @@ def run(
                 say=say,
             )
             kernel_outcomes.append(outcome)
+        footprint = kernel.footprint(sizes[kernel.name])
         kernel_outcomes = _with_baseline(
             kernel,
             kernel_outcomes,
-            lambda spec, threads_used: _measure_baseline(
-                spec, kernel.footprint(sizes[kernel.name]), threads_used, repeat, info
+            lambda spec, threads_used, footprint=footprint: _measure_baseline(
+                spec, footprint, threads_used, repeat, info
             ),
         )
         if save and root:

@@ -11,7 +11,8 @@ import argparse
 import json
 import math
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from haiend.errors import HaiendError
 

@@ -11,8 +11,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -68,7 +69,7 @@ def roofline(
     lo = min([1 / 16, *[i / 2 for i in intensities]])
     hi = max([64.0, *[i * 2 for i in intensities]])
     x = np.geomspace(lo, hi, 256)
-    for n, style in zip(counts, ("-", "--", ":", "-.")):
+    for n, style in zip(counts, ("-", "--", ":", "-."), strict=False):  # at most four roofs drawn
         roof = ceilings.roof(n, dtype)
         y = np.minimum(roof.peak, roof.bandwidth * x) / 1e9
         ax.plot(
@@ -137,9 +138,9 @@ def compare(results: Iterable[Any], *, metric: str = "gb_per_s", ax=None, title:
     ax.barh(positions, values, xerr=[low, high], capsize=3, color="tab:blue", alpha=0.8)
     ax.set_yticks(positions, labels)
     ax.invert_yaxis()
-    for y, value, above in zip(positions, values, high):
+    for y, value, above in zip(positions, values, high, strict=True):
         ax.annotate(f"  {value:.2f}", (value + above, y), va="center", fontsize="small")
-    ax.set_xlim(0, 1.15 * max((v + h for v, h in zip(values, high)), default=1.0))
+    ax.set_xlim(0, 1.15 * max((v + h for v, h in zip(values, high, strict=True)), default=1.0))
     ax.set_xlabel({"gb_per_s": "GB/s (median; whiskers: interquartile range)", "gflop_per_s": "GFLOP/s (median; whiskers: interquartile range)"}[metric])
     if title:
         ax.set_title(title)

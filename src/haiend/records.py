@@ -18,10 +18,11 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from haiend.errors import HaiendError
 

@@ -10,8 +10,8 @@ import functools
 import importlib.util
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 
 @dataclass(frozen=True)

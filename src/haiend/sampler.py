@@ -33,9 +33,10 @@ import signal
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from types import CodeType, FrameType
-from typing import Any, Callable
+from typing import Any
 
 _CLOCKS = {
     "cpu": (signal.ITIMER_PROF, signal.SIGPROF, time.process_time),

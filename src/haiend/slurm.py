@@ -29,10 +29,11 @@ import os
 import re
 import shlex
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from haiend.errors import HaiendError
 

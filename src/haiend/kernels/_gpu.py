@@ -8,7 +8,8 @@ the simulated kernels run on the CPU, which is how their correctness is tested h
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 

@@ -16,7 +16,8 @@ import json
 import os
 import subprocess
 import sys
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 DEMOS = ("pingpong", "collectives", "halo", "imbalance")
 

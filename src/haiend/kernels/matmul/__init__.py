@@ -32,7 +32,8 @@ assembly every other realisation is compared with.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 

@@ -38,7 +38,8 @@ n is halved until it fits (but not below 1024). The baseline is the ``c`` varian
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 

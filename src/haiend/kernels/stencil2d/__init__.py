@@ -37,7 +37,8 @@ a multiple of 4 (the sweeps per pass of ``numba_blocked``).
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 

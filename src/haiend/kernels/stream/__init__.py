@@ -23,13 +23,13 @@ the data comes from memory, and all of them together at most a quarter of free m
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
 from haiend import requirements as req
-from haiend.kernels import Kernel, Variant, lazy
-from haiend.kernels import _gpu
+from haiend.kernels import Kernel, Variant, _gpu, lazy
 
 SCALAR = 3.0
 QUICK_N = 1 << 20
