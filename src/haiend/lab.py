@@ -391,9 +391,11 @@ def mpi_bench(
             {
                 "kernel": item["kernel"],
                 "variant": item["variant"],
+                "size": "x".join(str(v) for v in item.get("size", ())),
                 "ranks": str(record.get("ranks", "-")),
                 "status": item["status"],
                 "GB/s": f"{record['gb_per_s']:.2f}" if record else "-",
+                "GFLOP/s": f"{record['gflop_per_s']:.2f}" if record else "-",
                 "note": item.get("reason", ""),
             }
         )
@@ -403,37 +405,6 @@ def mpi_bench(
 def mpi_bench_at(
     kernel: str, size: Sequence[int], ranks: int = 2, variants: str = "mpi", *, timeout: float = 120.0
 ) -> tuple[str, list[dict[str, str]] | str]:
-    """:func:`mpi_bench` at an explicit ``size`` (an awkward one, say), nothing saved.
-
-    Returns the command a learner would type and either the result rows (as :func:`mpi_bench`
-    gives them) or one sentence on why it did not run.
-    """
+    """:func:`mpi_bench` at an explicit ``size`` (an awkward one, say), nothing saved."""
     label = "x".join(str(int(v)) for v in size)
-    shown = f"mpiexec -n {ranks} python -m haiend bench {kernel} --variants {variants} --size {label}"
-    mpiexec = machine.mpiexec_path()
-    if mpiexec is None:
-        return shown, "no mpiexec was found: pip install mpi4py mpich, then run the command above."
-    command = [mpiexec, "-n", str(ranks), sys.executable, "-m", "haiend", "bench", kernel]
-    command += ["--variants", variants, "--size", label, "--quick", "--no-save", "--json"]
-    try:
-        done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return shown, f"{shlex.join(command)} did not finish within {timeout:.0f} s."
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
-        return shown, f"the run failed with exit status {done.returncode}: {last}"
-    rows = []
-    for item in json.loads(done.stdout):
-        record = item.get("record") or {}
-        rows.append(
-            {
-                "kernel": item["kernel"],
-                "variant": item["variant"],
-                "size": "x".join(str(v) for v in item.get("size", ())),
-                "ranks": str(record.get("ranks", "-")),
-                "status": item["status"],
-                "GB/s": f"{record['gb_per_s']:.2f}" if record else "-",
-                "note": item.get("reason", ""),
-            }
-        )
-    return shown, rows
+    return mpi_bench(kernel, ranks, variants, timeout=timeout, extra_args=["--size", label])

@@ -59,6 +59,7 @@ def roofline(
     import matplotlib.pyplot as plt
 
     records = _records(results)
+    own_figure = ax is None
     if ax is None:
         legend_rows = (len(records) + len(ceilings.roofs) + 2) // 2 if legend == "below" else 0
         fig, ax = plt.subplots(figsize=(7.5, 5 + 0.22 * legend_rows), layout="constrained")
@@ -108,8 +109,10 @@ def roofline(
     ax.set_ylabel("GFLOP/s")
     ax.set_title(title or f"Roofline of {ceilings.machine_id}")
     ax.grid(True, which="both", alpha=0.3)
-    if legend == "below":  # outside the axes, so that many results do not hide the points
+    if legend == "below" and own_figure:  # outside the axes, so that many results hide no point
         fig.legend(fontsize="small", loc="outside lower center", ncol=2)
+    elif legend == "below":  # one panel of the caller's figure: keep the legend with its axes
+        ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     else:
         ax.legend(fontsize="small", loc="lower right")
     return fig
