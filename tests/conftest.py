@@ -1,5 +1,7 @@
 """Shared fixtures: no test writes to the user's results or cache folders."""
 
+from pathlib import Path
+
 import pytest
 
 
@@ -10,3 +12,10 @@ def isolated_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("HAIEND_RESULTS_DIR", str(results))
     monkeypatch.setenv("HAIEND_CACHE_DIR", str(cache))
     return results
+
+
+@pytest.fixture(scope="session")
+def results_dir(tmp_path_factory) -> Path:
+    """One results folder for the session, so the ceilings are measured once and shared
+    (by the notebooks of test_notebooks.py and the book built by test_site.py)."""
+    return tmp_path_factory.mktemp("haiend-results")

@@ -94,12 +94,6 @@ def _has_module(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
 
 
-@pytest.fixture(scope="session")
-def results_dir(tmp_path_factory) -> Path:
-    """One results folder for the session, so the ceilings are measured once and shared."""
-    return tmp_path_factory.mktemp("haiend-results")
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("document", executable_documents(), ids=str)
 def test_notebook_runs(document: Path, results_dir: Path, tmp_path: Path) -> None:

@@ -1,0 +1,357 @@
+"""The built book works in a real browser, offline.
+
+The site is built once per test session (``jupyter-book build`` into a temporary folder, every
+notebook executed at ``HAIEND_SIZE=quick``, warnings as errors), served on 127.0.0.1 and opened page
+by page in the system's Chromium, driven by Playwright:
+
+* ``test_site_builds``: the build exits 0.
+* ``test_page_in_browser``: for every page named in ``_toc.yml``, no console error and no uncaught
+  script error, every ``<img>`` loaded, MathJax typeset every formula (no TeX errors), and no
+  request left 127.0.0.1 (such requests are aborted and reported: the site must work offline).
+* ``test_internal_links``: every link between the site's files resolves to a file of the build,
+  and a ``#fragment`` to an element with that id (parsed from the HTML; needs no browser).
+
+Playwright's own browser download does not work offline, so the system Chromium is used
+(Debian: ``apt-get install chromium``); without it the browser test is skipped.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD_TIMEOUT_S = 3600  # the build executes every notebook
+LOCAL_HOST = "127.0.0.1"
+PAGE_TIMEOUT_MS = 60_000
+CHROMIUM_ARGS = [
+    "--headless",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-sandbox",  # Chromium refuses to start as root without it
+]
+# Playwright's launch() already gives Chromium a fresh temporary --user-data-dir (and refuses one
+# in args), so no profile is shared with, or left behind by, this test.
+
+
+def toc_pages() -> list[str]:
+    """Every page of _toc.yml (root, parts, chapters, sections), as paths without suffix."""
+    yaml = pytest.importorskip("yaml", reason="PyYAML is needed to read _toc.yml: pip install pyyaml")
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    pages: list[str] = []
+
+    def add(entry: str) -> None:
+        path = Path(entry)
+        if path.suffix in (".md", ".ipynb", ".rst"):
+            path = path.with_suffix("")
+        pages.append(path.as_posix())
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            if "file" in node:
+                add(str(node["file"]))
+            for key, value in node.items():
+                if key != "file":
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    add(str(toc["root"]))
+    walk({key: value for key, value in toc.items() if key != "root"})
+    return pages
+
+
+PAGES = toc_pages()
+
+
+# --- The build --------------------------------------------------------------------------------
+
+
+def _jupyter_book_command() -> list[str]:
+    """jupyter-book from this interpreter's environment (it has no ``python -m`` entry point)."""
+    beside = Path(sys.executable).with_name("jupyter-book")
+    if beside.is_file():
+        return [str(beside)]
+    return [sys.executable, "-c", "import sys; from jupyter_book.cli.main import main; sys.exit(main())"]
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory, results_dir: Path) -> dict:
+    """Build the book once: its exit status, the end of its output and the HTML folder."""
+    pytest.importorskip(
+        "jupyter_book", reason="jupyter-book is needed to build the site: pip install '.[book]'"
+    )
+    output = tmp_path_factory.mktemp("site")
+    env = {
+        **os.environ,
+        "HAIEND_SIZE": "quick",
+        "HAIEND_RESULTS_DIR": str(results_dir),
+        "HAIEND_CACHE_DIR": str(tmp_path_factory.mktemp("site-cache")),
+    }
+    command = [
+        *_jupyter_book_command(), "build", str(ROOT), "--path-output", str(output), "-W", "--keep-going",
+    ]  # fmt: skip
+    try:
+        done = subprocess.run(
+            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the book did not build within {BUILD_TIMEOUT_S} s at HAIEND_SIZE=quick.")
+    return {
+        "returncode": done.returncode,
+        "output": (done.stdout + done.stderr)[-8000:],
+        "html": output / "_build" / "html",
+    }
+
+
+@pytest.fixture(scope="session")
+def site_html(built_site: dict) -> Path:
+    """The built HTML folder; the browser checks run even when the build only warned."""
+    html = built_site["html"]
+    if not (html / "index.html").is_file():
+        pytest.fail(
+            f"the build produced no HTML (exit status {built_site['returncode']}):\n{built_site['output']}"
+        )
+    return html
+
+
+@pytest.mark.slow
+def test_site_builds(built_site: dict) -> None:
+    assert built_site["returncode"] == 0, (
+        f"jupyter-book build -W --keep-going failed (exit status {built_site['returncode']}); "
+        f"every warning is an error:\n{built_site['output']}"
+    )
+
+
+# --- Serving and the browser ------------------------------------------------------------------
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args) -> None:  # noqa: A002 - the base class names it so
+        pass
+
+
+@pytest.fixture(scope="session")
+def site_url(site_html: Path):
+    """The built site served on 127.0.0.1 at a free port, in a background thread."""
+    handler = functools.partial(_QuietHandler, directory=str(site_html))
+    server = http.server.ThreadingHTTPServer((LOCAL_HOST, 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{LOCAL_HOST}:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def _chromium() -> str | None:
+    found = shutil.which("chromium")
+    if found:
+        return found
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").is_file() else None
+
+
+@pytest.fixture(scope="session")
+def browser_context():
+    """A Chromium context in which every request to a host other than 127.0.0.1 is recorded and aborted."""
+    executable = _chromium()
+    if executable is None:
+        pytest.skip(
+            "Chromium is not installed, so the built site is not checked in a browser "
+            "(Debian: apt-get install chromium)."
+        )
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="Playwright is needed: pip install playwright"
+    )
+    offsite: list[str] = []
+
+    def guard(route) -> None:
+        url = route.request.url
+        if urlsplit(url).hostname == LOCAL_HOST:
+            route.continue_()
+        else:
+            offsite.append(url)
+            route.abort()
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context()
+        context.set_default_timeout(PAGE_TIMEOUT_MS)
+        context.route("**/*", guard)
+        try:
+            yield context, offsite
+        finally:
+            context.close()
+            browser.close()
+
+
+# Waits for every image (lazy ones made eager), at most 20 s, then names those that did not load.
+BROKEN_IMAGES_JS = """
+async () => {
+  const images = [...document.images];
+  for (const img of images) img.loading = "eager";
+  const settle = img => (img.complete ? Promise.resolve() : img.decode().catch(() => null));
+  await Promise.race([
+    Promise.all(images.map(settle)),
+    new Promise(resolve => setTimeout(resolve, 20000)),
+  ]);
+  return images
+    .filter(img => !(img.naturalWidth > 0))
+    .map(img => img.currentSrc || img.getAttribute("src") || img.outerHTML.slice(0, 200));
+}
+"""
+
+# Every formula Sphinx marked up (class "math"): how many, how many MathJax typeset, TeX errors.
+MATH_JS = """
+() => {
+  const formulas = [...document.querySelectorAll(".math")];
+  return {
+    formulas: formulas.length,
+    typeset: formulas.filter(el => el.querySelector("mjx-container")).length,
+    containers: document.querySelectorAll("mjx-container").length,
+    errors: [...document.querySelectorAll("mjx-merror")].map(el => el.textContent.slice(0, 200)),
+  };
+}
+"""
+
+
+def source_has_display_math(page_path: str) -> bool:
+    """Whether a page's source has display math ($$ or a {math} directive or role) in its prose."""
+    for suffix in (".md", ".ipynb", ".rst"):
+        source = ROOT / f"{page_path}{suffix}"
+        if source.is_file():
+            break
+    else:
+        return False
+    text = source.read_text(encoding="utf-8")
+    if source.suffix == ".ipynb":
+        cells = json.loads(text).get("cells", [])
+        text = "\n".join("".join(c.get("source", "")) for c in cells if c.get("cell_type") == "markdown")
+    return "$$" in text or "{math}" in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page_path", PAGES)
+def test_page_in_browser(page_path: str, browser_context, site_url: str) -> None:
+    context, offsite = browser_context
+    offsite.clear()
+    console_errors: list[str] = []
+    page_errors: list[str] = []
+    page = context.new_page()
+    page.on(
+        "console", lambda msg: msg.type == "error" and console_errors.append(f"{msg.text} ({msg.location})")
+    )
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    try:
+        response = page.goto(urljoin(site_url, f"{page_path}.html"), wait_until="load")
+        assert response is not None and response.ok, f"{page_path}.html: HTTP {response and response.status}"
+        broken_images = page.evaluate(BROKEN_IMAGES_JS)
+        math = page.evaluate(MATH_JS)
+        if math["formulas"]:
+            page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise")
+            page.evaluate("() => MathJax.startup.promise")
+            math = page.evaluate(MATH_JS)
+        page.wait_for_load_state("networkidle")
+    finally:
+        page.close()
+
+    problems = []
+    if offsite:
+        problems.append(f"requests to hosts other than {LOCAL_HOST} (the site must work offline): {offsite}")
+    if console_errors:
+        problems.append(f"console errors: {console_errors}")
+    if page_errors:
+        problems.append(f"script errors: {page_errors}")
+    if broken_images:
+        problems.append(f"images that did not load: {broken_images}")
+    if source_has_display_math(page_path) and not math["formulas"]:
+        problems.append("the source has display math but no formula is marked up for MathJax (class 'math')")
+    if math["formulas"] and (math["typeset"] < math["formulas"] or not math["containers"]):
+        problems.append(f"MathJax typeset {math['typeset']} of {math['formulas']} formulas")
+    if math["errors"]:
+        problems.append(f"TeX errors in formulas: {math['errors']}")
+    assert not problems, f"{page_path}.html:\n" + "\n".join(problems)
+
+
+# --- Internal links ---------------------------------------------------------------------------
+
+
+class _PageParser(HTMLParser):
+    """The hrefs of <a> elements and every id (and <a name>) on one page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.hrefs: list[str] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        values = dict(attrs)
+        if values.get("id"):
+            self.ids.add(values["id"])
+        if tag == "a":
+            if values.get("name"):
+                self.ids.add(values["name"])
+            if values.get("href") is not None:
+                self.hrefs.append(values["href"])
+
+
+@functools.cache
+def _parse(path: Path) -> _PageParser:
+    parser = _PageParser()
+    parser.feed(path.read_text(encoding="utf-8", errors="replace"))
+    parser.close()
+    return parser
+
+
+@pytest.mark.slow
+def test_internal_links(site_html: Path) -> None:
+    base = "http://site.invalid/"  # a stand-in host: links that resolve elsewhere are external
+    broken: list[str] = []
+    checked: dict[str, str | None] = {}  # target -> the problem with it, or None
+    for page_path in PAGES:
+        page_file = site_html / f"{page_path}.html"
+        assert page_file.is_file(), f"{page_path}.html was not built."
+        page_url = urljoin(base, f"{page_path}.html")
+        for href in _parse(page_file).hrefs:
+            href = href.strip()
+            if not href or href.startswith("#"):
+                continue  # an anchor on this same page
+            target = urlsplit(urljoin(page_url, href))
+            if target.scheme not in ("http", "https") or target.netloc != "site.invalid":
+                continue  # another host, mailto:, javascript:, data:
+            key = f"{target.path}#{target.fragment}" if target.fragment else target.path
+            if key not in checked:
+                checked[key] = _link_problem(site_html, unquote(target.path), unquote(target.fragment))
+            if checked[key]:
+                broken.append(f"{page_path}.html: {href} -> {checked[key]}")
+    assert checked, "no internal link found: did the pages build?"
+    assert not broken, "broken internal links:\n" + "\n".join(broken)
+
+
+def _link_problem(site_html: Path, path: str, fragment: str) -> str | None:
+    relative = path.lstrip("/")
+    file = site_html / relative
+    if relative == "" or path.endswith("/"):
+        file = file / "index.html"
+    if not file.is_file():
+        return f"no file {file.relative_to(site_html)} in the build"
+    if fragment and file.suffix == ".html" and fragment not in _parse(file).ids:
+        return f"no element with id {fragment!r} in {file.relative_to(site_html)}"
+    return None
