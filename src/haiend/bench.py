@@ -10,6 +10,7 @@ call, and only rank 0 prints and writes records.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -177,11 +178,11 @@ def run_variant(
     ranks = mpi.world().Get_size() if variant_name == "mpi" else 1
     with threads.limit(n_threads):
         prepared = variant.prepare(inputs)
-        cold_start = _now()
+        cold_start = time.perf_counter()
         prepared.call()
         if prepared.sync is not None:
             prepared.sync()
-        cold = _now() - cold_start
+        cold = time.perf_counter() - cold_start
         result = prepared.result()
         check = kernel.check(result, expected)
         passed = check.passed
@@ -234,12 +235,6 @@ def run_variant(
     )
     say(f"  {timing}; {record.gb_per_s:.2f} GB/s, {record.gflop_per_s:.2f} GFLOP/s")
     return Outcome(kernel.name, variant_name, size, "measured", check=check, timing=timing, record=record)
-
-
-def _now() -> float:
-    import time
-
-    return time.perf_counter()
 
 
 def _roof_for(variant, ceilings: Ceilings | None, n_threads: int, dtype: str) -> Roof | None:

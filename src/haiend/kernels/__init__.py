@@ -82,9 +82,9 @@ class Variant:
 
     ``impl(*inputs, out)`` computes into ``out`` and returns it. ``device`` is ``"cpu"`` or
     ``"gpu"``; ``parallel`` says whether it uses more than one thread or process;
-    ``details`` holds what a learner may want to see (compiler flags, say). ``preparer``
-    replaces the default preparation where the data must first move (to a GPU) or be split
-    (across MPI ranks).
+    ``details`` holds what a learner may want to see (compiler flags, say). A ``"gpu"`` variant
+    has its inputs copied to the device before timing (``haiend.kernels._gpu``); ``preparer``
+    replaces the default preparation where the data must first be split (across MPI ranks).
     """
 
     name: str
@@ -109,8 +109,12 @@ class Variant:
         """Bind the inputs and a fresh output, so that timing sees the computation only."""
         if self.kernel is None:
             raise HaiendError(f"variant {self.name!r} belongs to no kernel.")
-        if self.preparer is not None:  # GPU and MPI variants move or split the data first
+        if self.preparer is not None:  # MPI variants split the data across ranks first
             return self.preparer(self, inputs)
+        if self.device == "gpu":  # inputs to the device now, the result back in result()
+            from haiend.kernels import _gpu
+
+            return _gpu.prepare(self, inputs)
         out = self.kernel.allocate_output(*inputs)
         return PreparedCall(call=lambda: self.impl(*inputs, out), result=lambda: out)
 

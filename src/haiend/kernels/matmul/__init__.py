@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from haiend import requirements as req
-from haiend.kernels import Kernel, Variant, _gpu, lazy
+from haiend.kernels import Kernel, Variant, lazy
 
 MODULE = "haiend.kernels.matmul"
 QUICK_SIZE = (64, 48, 80)  # non-square, so a transposed index cannot pass unnoticed
@@ -105,7 +105,7 @@ def _variants() -> dict[str, Variant]:
             details={"source": "matmul.c"},
         ),
         "cupy": Variant(
-            "cupy", impl("cupy_impl"), "xp.matmul (cuBLAS on a GPU)", (req.CUPY_GPU,), device="gpu", preparer=_gpu.prepare
+            "cupy", impl("cupy_impl"), "xp.matmul (cuBLAS on a GPU)", (req.CUPY_GPU,), device="gpu"
         ),
         "cuda": Variant(
             "cuda",
@@ -113,7 +113,6 @@ def _variants() -> dict[str, Variant]:
             "a numba-cuda kernel with 16x16 tiles in shared memory",
             (req.NUMBA_CUDA,),
             device="gpu",
-            preparer=_gpu.prepare,
         ),
         "mpi": Variant(
             "mpi",

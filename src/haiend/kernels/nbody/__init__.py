@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from haiend import requirements as req
-from haiend.kernels import Kernel, Variant, _gpu, lazy
+from haiend.kernels import Kernel, Variant, lazy
 from haiend.kernels.nbody.c_impl import variant_flags
 
 MODULE = "haiend.kernels.nbody"
@@ -119,7 +119,6 @@ def _variants() -> dict[str, Variant]:
             "array code on the xp namespace (CuPy)",
             (req.CUPY_GPU,),
             device="gpu",
-            preparer=_gpu.prepare,
         ),
         "cuda": Variant(
             "cuda",
@@ -127,7 +126,6 @@ def _variants() -> dict[str, Variant]:
             "a numba-cuda kernel, one thread per body",
             (req.NUMBA_CUDA,),
             device="gpu",
-            preparer=_gpu.prepare,
         ),
         "mpi": Variant(
             "mpi",

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from haiend import requirements as req
-from haiend.kernels import Kernel, Variant, _gpu, lazy
+from haiend.kernels import Kernel, Variant, lazy
 
 MODULE = "haiend.kernels.stencil2d"
 QUICK_SIZE = (64, 64, 4)
@@ -129,7 +129,6 @@ def _variants() -> dict[str, Variant]:
             "array slices on the xp namespace (CuPy)",
             (req.CUPY_GPU,),
             device="gpu",
-            preparer=_gpu.prepare,
         ),
         "cuda": Variant(
             "cuda",
@@ -137,7 +136,6 @@ def _variants() -> dict[str, Variant]:
             "a numba-cuda kernel, one thread per point",
             (req.NUMBA_CUDA,),
             device="gpu",
-            preparer=_gpu.prepare,
         ),
         "mpi": Variant(
             "mpi",

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from haiend import requirements as req
-from haiend.kernels import Kernel, Variant, _gpu, lazy
+from haiend.kernels import Kernel, Variant, lazy
 
 SCALAR = 3.0
 QUICK_N = 1 << 20
@@ -108,10 +108,10 @@ def _variants(operation: str) -> dict[str, Variant]:
             details={"source": "stream.c"},
         ),
         "cupy": Variant(
-            "cupy", impl("cupy_impl"), "array code on the xp namespace (CuPy)", (req.CUPY_GPU,), device="gpu", preparer=_gpu.prepare
+            "cupy", impl("cupy_impl"), "array code on the xp namespace (CuPy)", (req.CUPY_GPU,), device="gpu"
         ),
         "cuda": Variant(
-            "cuda", impl("cuda_impl"), "a numba-cuda kernel, one thread per element", (req.NUMBA_CUDA,), device="gpu", preparer=_gpu.prepare
+            "cuda", impl("cuda_impl"), "a numba-cuda kernel, one thread per element", (req.NUMBA_CUDA,), device="gpu"
         ),
         "mpi": Variant(
             "mpi",
