@@ -1,7 +1,8 @@
 """Every matmul realisation against the float64 reference, at awkward sizes and both dtypes.
 
-Sizes: primes (7x13x11), 1x1x1, the quick size, and one that is not a multiple of any block
-and spans two k-slabs of numba_blocked (37x300x29). The CUDA kernel runs under Numba's CUDA
+Sizes: primes (7x13x11), 1x1x1, the quick size, one that is not a multiple of any block
+(37x300x29), and one that spans three k-slabs and three column blocks of numba_blocked, each
+ending in a partial slab, block and register tile (13x800x401). The CUDA kernel runs under Numba's CUDA
 simulator in a subprocess, because NUMBA_ENABLE_CUDASIM must be set before numba.cuda is first
 imported; the MPI variant runs under mpiexec with 2 and 3 ranks (uneven row blocks).
 """
@@ -17,7 +18,7 @@ import pytest
 from haiend import kernels, machine
 
 KERNELS = ["matmul.float64", "matmul.float32"]
-SIZES = [(7, 13, 11), (1, 1, 1), (64, 48, 80), (37, 300, 29)]
+SIZES = [(7, 13, 11), (1, 1, 1), (64, 48, 80), (37, 300, 29), (13, 800, 401)]
 CPU_VARIANTS = ["numpy", "numba", "numba_blocked", "numba_parallel", "c", "mpi"]
 
 
@@ -39,6 +40,15 @@ def test_inputs_are_deterministic_and_typed(name):
     A, B = kernel.make_inputs((3, 4, 5), seed=1)
     assert A.shape == (3, 4) and B.shape == (4, 5) and A.dtype == B.dtype == np.dtype(name.split(".")[1])
     assert np.array_equal(A, kernel.make_inputs((3, 4, 5), seed=1)[0])
+
+
+def test_awkward_size_reaches_every_edge_of_numba_blocked():
+    from haiend.kernels.matmul.numba_impl import KC, MR, NC, NR
+
+    m, k, n = SIZES[-1]
+    assert k > 2 * KC and k % KC, "k should end in a partial slab after two whole ones"
+    assert n > 2 * NC and (n % NC) % NR, "n should end in a partial block with a partial tile"
+    assert m % MR, "m should end in a partial row tile"
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: "x".join(map(str, s)))

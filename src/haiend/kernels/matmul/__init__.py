@@ -86,7 +86,7 @@ def _variants() -> dict[str, Variant]:
         "numba_blocked": Variant(
             "numba_blocked",
             impl("numba_impl", "blocked"),
-            "packed, cache-blocked, 6x4 register tiles, @njit(fastmath=True)",
+            "packed, cache-blocked, 6x4 register tiles, 512-bit vectors preferred, @njit(fastmath=True)",
             (req.NUMBA,),
         ),
         "numba_parallel": Variant(

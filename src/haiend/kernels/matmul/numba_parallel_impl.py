@@ -1,21 +1,29 @@
 """The blocked Numba matmul on every core: ``prange`` over blocks of rows of C.
 
-Packing is done once, by one thread; then each block of ROWS rows of C is an independent job
-(its rows of A times all of B), so the threads share nothing they write. The blocks are small
-(8 register tiles) so that an uneven number of them still spreads evenly over the threads.
+The loop nest is that of ``numba_impl.blocked``. Packing a slab of A and a block of B is done by
+one thread; then each block of ROWS rows of C is an independent job (its packed rows of A times
+the packed block of B), so the threads share what they read and nothing they write. The blocks are
+small (8 register tiles) so that an uneven number of them still spreads evenly over the threads.
 """
 
 from numba import njit, prange
 
-from haiend.kernels.matmul.numba_impl import MR, multiply_rows, packed_operands, unpad
+from haiend.kernels.matmul.numba_impl import KC, MR, NC, buffers, multiply_block, pack_columns, pack_rows
 
 ROWS = 8 * MR
 
 
 @njit(parallel=True)
 def matmul(A, B, out):
-    Ap, Bp, Cp = packed_operands(A, B)
-    blocks = -(-Cp.shape[0] // ROWS)
-    for block in prange(blocks):
-        multiply_rows(Ap, Bp, Cp, block * ROWS, min((block + 1) * ROWS, Cp.shape[0]))
-    return unpad(Cp, out)
+    (m, k), n = A.shape, B.shape[1]
+    a_buf, b_buf = buffers(A, B)
+    out[:, :] = 0
+    blocks = -(-m // ROWS)
+    for p0 in range(0, k, KC):
+        kc = min(KC, k - p0)
+        ap = pack_rows(A, p0, kc, a_buf)
+        for j0 in range(0, n, NC):
+            bt = pack_columns(B, p0, kc, j0, min(NC, n - j0), b_buf)
+            for block in prange(blocks):
+                multiply_block(ap, bt, out, block * ROWS, min((block + 1) * ROWS, m), j0)
+    return out
