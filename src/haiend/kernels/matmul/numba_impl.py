@@ -5,7 +5,8 @@ runs along a row of B and a row of C (unit stride), so LLVM vectorises it; the i
 walks down a column of B instead, and is many times slower. Every multiply-add still loads and
 stores C, and B is streamed from memory once per row of A.
 
-``blocked`` does what BLAS does (the loop nest of Goto and van de Geijn), in five steps:
+``blocked`` follows the design of GotoBLAS and BLIS (pack, block for the caches, tile for the
+registers), in five steps:
 
 1. Slabs of k: C = A @ B is a sum over slabs of KC columns of A times KC rows of B, added into
    C one slab after another.
