@@ -7,15 +7,12 @@ simulator in a subprocess, because NUMBA_ENABLE_CUDASIM must be set before numba
 imported; the MPI variant runs under mpiexec with 2 and 3 ranks (uneven row blocks).
 """
 
-import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from haiend import kernels, machine
+import helpers
+from haiend import kernels
 
 KERNELS = ["matmul.float64", "matmul.float32"]
 SIZES = [(7, 13, 11), (1, 1, 1), (64, 48, 80), (37, 300, 29), (13, 800, 401)]
@@ -91,23 +88,12 @@ print("ok")
 
 
 def test_cuda_kernel_under_the_simulator():
-    pytest.importorskip("numba.cuda", reason="numba-cuda is not installed: pip install numba-cuda")
-    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
-    done = subprocess.run([sys.executable, "-c", _SIMULATED], env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0 and "ok" in done.stdout, done.stderr[-2000:]
+    assert helpers.under_cuda_simulator(_SIMULATED) == "ok"
 
 
+@pytest.mark.mpi
 @pytest.mark.parametrize("ranks", [2, 3])
-def test_mpi_variant_under_mpiexec(ranks, tmp_path):
-    pytest.importorskip("mpi4py", reason="mpi4py is not installed: pip install mpi4py mpich")
-    mpiexec = machine.mpiexec_path()
-    if mpiexec is None:
-        pytest.skip("no mpiexec was found: pip install mpich (beside mpi4py) or put one on the PATH.")
-    command = [mpiexec, "-n", str(ranks), sys.executable, "-m", "haiend", "bench", "matmul"]
-    command += ["--variants", "mpi", "--quick", "--no-roof", "--no-save", "--json"]
-    env = {**os.environ, "HAIEND_RESULTS_DIR": str(tmp_path)}
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    outcomes = json.loads(done.stdout)
+def test_mpi_variant_under_mpiexec(ranks):
+    outcomes, _ = helpers.mpi_bench("matmul", ranks, "--quick")
     assert {o["kernel"] for o in outcomes} == set(KERNELS)
     assert all(o["status"] == "measured" for o in outcomes), outcomes

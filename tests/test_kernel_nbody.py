@@ -9,15 +9,13 @@ kernel runs under Numba's simulator in a child process, and the MPI variant unde
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
 
-from haiend import kernels, machine
+import helpers
+from haiend import kernels
 from haiend.kernels.nbody import c_impl, cupy_impl, default_n, numpy_impl
 
 KERNELS = ("nbody.float64", "nbody.float32")
@@ -147,8 +145,6 @@ def test_c_library_with_other_flags_is_still_correct():
     assert kernel.check(out, kernel.reference(positions, masses, eps)).passed
 
 
-# NUMBA_ENABLE_CUDASIM is read once, when numba is first imported; this process has imported it
-# already, so setting the variable here would not take effect. A fresh Python does it reliably.
 _SIMULATED = textwrap.dedent(
     """
     import json
@@ -173,15 +169,7 @@ _SIMULATED = textwrap.dedent(
 
 
 def test_cuda_variant_under_the_simulator():
-    try:
-        import numba.cuda  # noqa: F401
-    except ImportError:
-        pytest.skip("numba-cuda is not installed: pip install numba-cuda.")
-    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
-    command = [sys.executable, "-c", _SIMULATED]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report = json.loads(helpers.under_cuda_simulator(_SIMULATED))
     skipped = [r["skip"] for r in report if "skip" in r]
     if skipped:
         pytest.skip(skipped[0])
@@ -191,25 +179,15 @@ def test_cuda_variant_under_the_simulator():
         assert row["dtype"] == row["name"].split(".")[1], row
 
 
+@pytest.mark.mpi
 @pytest.mark.parametrize(
     "ranks, size", [(2, None), (3, None), (3, "2")], ids=["2-ranks", "3-ranks", "3-ranks-2-bodies"]
 )
 def test_mpi_variant_under_mpiexec(ranks, size):
-    kernel = _kernel("nbody.float64")
-    _require(kernel.variants["mpi"])
-    mpiexec = machine.mpiexec_path()
-    if mpiexec is None:
-        pytest.skip("no mpiexec was found: pip install mpi4py mpich (the mpich wheel brings mpiexec).")
-    command = [mpiexec, "-n", str(ranks), sys.executable, "-m", "haiend", "bench", "nbody"]
-    command += ["--variants", "mpi"]
-    command += ["--quick"] if size is None else ["--size", size, "--repeat", "3"]
-    command += ["--no-roof", "--no-save", "--json"]
-    # This process may have started MPI itself (the one-rank test above): give the launcher a
-    # clean environment, so the ranks do not take it for their own.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "OMPI_", "HYDRA_"))}
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    outcomes = json.loads(done.stdout)
+    # This process may have started MPI itself (the one-rank test above); mpi.run_bench gives
+    # the launcher an environment without its rank variables.
+    sizing = ["--quick"] if size is None else ["--size", size, "--repeat", "3"]
+    outcomes, _ = helpers.mpi_bench("nbody", ranks, *sizing)
     assert [o["kernel"] for o in outcomes] == list(KERNELS)
     for outcome in outcomes:
         assert outcome["status"] == "measured", outcome

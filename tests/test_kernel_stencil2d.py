@@ -1,18 +1,15 @@
 """stencil2d: every realisation against the reference, at awkward grids and step counts too."""
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
 
+import helpers
 from haiend import kernels
 from haiend.kernels import stencil2d as package
 from haiend.kernels.stencil2d import buffers, cupy_impl
-from haiend.machine import mpiexec_path
 
 KERNEL = package.stencil2d
 VARIANTS = ("numpy", "numba", "numba_blocked", "numba_parallel", "c", "cupy", "cuda", "mpi")
@@ -136,35 +133,16 @@ CUDASIM_SCRIPT = textwrap.dedent(
 
 
 def test_cuda_variant_under_the_simulator():
-    """numba-cuda on the CPU: NUMBA_ENABLE_CUDASIM must be set before numba.cuda is imported,
-    hence a fresh process. The simulator runs one thread at a time, so the grids are tiny."""
-    try:
-        import numba_cuda  # noqa: F401
-    except ImportError:
-        pytest.skip("numba-cuda is not installed: pip install numba-cuda (the simulator needs no GPU)")
-    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
-    command = [sys.executable, "-c", CUDASIM_SCRIPT]
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
-    assert done.returncode == 0, done.stderr
-    results = json.loads(done.stdout.strip().splitlines()[-1])
+    """The simulator runs one thread at a time, so the grids are tiny."""
+    results = json.loads(helpers.under_cuda_simulator(CUDASIM_SCRIPT))
     failed = [r for r in results if not (r[1] and r[2])]
     assert len(results) == 5 and failed == [], f"(size, available, passed, error): {failed}"
 
 
 def _mpi_bench(ranks, *extra):
-    mpiexec = mpiexec_path()
-    if mpiexec is None:
-        pytest.skip("no mpiexec beside this Python or on the PATH: pip install mpich mpi4py")
-    if not KERNEL.variants["mpi"].available():
-        pytest.skip(KERNEL.variants["mpi"].available().reason)
-    command = [mpiexec, "-n", str(ranks), sys.executable, "-m", "haiend", "bench", "stencil2d",
-               "--variants", "mpi", "--quick", "--no-roof", "--no-save", "--json", *extra]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr  # the bench exits 1 when rank 0 finds a wrong result
-    outcomes = json.loads(done.stdout)  # one JSON document: only rank 0 prints
+    outcomes, _ = helpers.mpi_bench("stencil2d", ranks, "--quick", *extra)
     assert [o["status"] for o in outcomes] == ["measured"], [o["reason"] for o in outcomes]
     assert outcomes[0]["record"]["ranks"] == ranks
-    assert "WRONG" not in done.stderr
     return outcomes
 
 

@@ -1,19 +1,16 @@
 """STREAM: every realisation of every operation against the reference, at awkward sizes too."""
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
 
+import helpers
 from haiend import kernels
 from haiend.errors import HaiendError
 from haiend.kernels import Check, stream
 from haiend.kernels.stream import cupy_impl
-from haiend.machine import mpiexec_path
 
 OPERATIONS = ("copy", "scale", "add", "triad")
 KERNELS = {name: getattr(stream, name) for name in OPERATIONS}
@@ -82,43 +79,21 @@ CUDASIM_SCRIPT = textwrap.dedent(
 
 
 def test_cuda_variant_under_the_simulator():
-    """numba-cuda kernels on the CPU: NUMBA_ENABLE_CUDASIM must be set before numba.cuda is imported."""
-    try:
-        import numba_cuda  # noqa: F401
-    except ImportError:
-        pytest.skip("numba-cuda is not installed: pip install numba-cuda (the simulator needs no GPU)")
-    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
-    done = subprocess.run(
-        [sys.executable, "-c", CUDASIM_SCRIPT], capture_output=True, text=True, env=env, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    results = json.loads(done.stdout.strip().splitlines()[-1])
+    results = json.loads(helpers.under_cuda_simulator(CUDASIM_SCRIPT))
     assert len(results) == 4 * 4
     failed = [r for r in results if not (r[2] and r[3])]
     assert failed == [], f"(kernel, n, available, passed, error): {failed}"
 
 
 def _mpi_bench(ranks, *extra):
-    mpiexec = mpiexec_path()
-    if mpiexec is None:
-        pytest.skip("no mpiexec beside this Python or on the PATH: pip install mpich mpi4py")
-    try:
-        import mpi4py  # noqa: F401
-    except ImportError:
-        pytest.skip("mpi4py is not installed: pip install mpi4py mpich")
-    command = [mpiexec, "-n", str(ranks), sys.executable, "-m", "haiend", "bench", "stream",
-               "--variants", "mpi", "--quick", "--no-roof", "--no-save", "--json", *extra]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    outcomes = json.loads(done.stdout)  # one JSON document: only rank 0 prints
+    outcomes, progress = helpers.mpi_bench("stream", ranks, "--quick", *extra)
     assert [o["kernel"] for o in outcomes] == [f"stream.{op}" for op in OPERATIONS]
     assert [o["status"] for o in outcomes] == ["measured"] * 4, [o["reason"] for o in outcomes]
     for outcome in outcomes:
         assert outcome["record"]["ranks"] == ranks
         assert outcome["record"]["threads"] == 1  # each rank runs the serial loop on its block
         assert outcome["record"]["error"] <= outcome["record"]["tolerance"]
-    assert done.stderr.count("[stream.triad 1/1] mpi") == 1  # progress from rank 0 alone
-    assert "WRONG" not in done.stderr
+    assert progress.count("[stream.triad 1/1] mpi") == 1  # progress from rank 0 alone
     return outcomes
 
 

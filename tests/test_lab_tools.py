@@ -12,7 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from haiend import kernels, lab, student
+from haiend import kernels, lab, mpi, student
 from haiend.kernels import Variant
 from haiend.requirements import Requirement
 
@@ -230,6 +230,37 @@ def test_mpi_bench_without_mpiexec_says_what_is_missing(monkeypatch):
     command, result = lab.mpi_bench("stream.triad", ranks=3)
     assert command == "mpiexec -n 3 python -m haiend bench stream.triad --variants mpi"
     assert isinstance(result, str) and "mpiexec" in result
+
+
+def test_run_bench_hides_this_process_rank_variables(monkeypatch):
+    seen = {}
+    monkeypatch.setattr(mpi.subprocess, "run", lambda command, **options: seen.update(command=command, **options))
+    monkeypatch.setattr(lab.machine, "mpiexec_path", lambda: "/opt/mpi/bin/mpiexec")
+    monkeypatch.setenv("PMI_RANK", "1")
+    monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "2")
+    monkeypatch.setenv("HAIEND_SIZE", "quick")
+    mpi.run_bench("stream", 3, ["--variants", "mpi"])
+    assert seen["command"][:3] == ["/opt/mpi/bin/mpiexec", "-n", "3"]
+    assert seen["command"][-4:] == ["stream", "--variants", "mpi", "--json"]
+    assert "PMI_RANK" not in seen["env"] and "OMPI_COMM_WORLD_SIZE" not in seen["env"]
+    assert seen["env"]["HAIEND_SIZE"] == "quick"
+
+
+FACTOR = 2
+
+
+def _scaled(x):
+    return FACTOR * x
+
+
+def test_recompiled_replaces_module_level_names():
+    from numba import njit
+
+    original = njit(_scaled)
+    assert original(5) == 10
+    tripled = lab.recompiled(original, FACTOR=3)
+    assert tripled is not original and tripled.signatures == []
+    assert tripled(5) == 15 and original(5) == 10
 
 
 def test_unavailable_prints_the_reason(capsys):

@@ -2,7 +2,6 @@
 CPU it widens the matmul tile's vectors from ymm to zmm registers."""
 
 import re
-import types
 
 import llvmlite.binding as llvm
 import numpy as np
@@ -10,6 +9,7 @@ import pytest
 from numba import njit
 from numba.core.errors import TypingError
 
+from haiend import lab
 from haiend.kernels.matmul import numba_impl
 from haiend.kernels.vector_width import attribute, prefer_vector_width
 
@@ -50,13 +50,6 @@ def _fma_registers(dispatcher):
     return {register: len(re.findall(rf"vfmadd\w+pd\s+.*%{register}", asm)) for register in ("ymm", "zmm")}
 
 
-def _multiply_block_preferring(bits):
-    """numba_impl.multiply_block compiled afresh with VECTOR_BITS = bits (globals are frozen at compile)."""
-    original = numba_impl.multiply_block.py_func
-    rebound = types.FunctionType(original.__code__, {**original.__globals__, "VECTOR_BITS": bits}, original.__name__)
-    return njit(fastmath=True)(rebound)
-
-
 @pytest.mark.skipif(not HAS_AVX512, reason="this CPU has no AVX-512, so 512-bit vectors cannot be asked for")
 def test_matmul_tile_uses_zmm_only_when_asked():
     rng = np.random.default_rng(0)
@@ -66,7 +59,7 @@ def test_matmul_tile_uses_zmm_only_when_asked():
     bt = numba_impl.pack_columns(B, 0, 16, 0, 12, b_buf)
     counts = {}
     for bits in (256, 512):
-        block = _multiply_block_preferring(bits)
+        block = lab.recompiled(numba_impl.multiply_block, VECTOR_BITS=bits)
         out = np.zeros((12, 12))
         block(ap, bt, out, 0, 12, 0)
         np.testing.assert_allclose(out, A @ B, rtol=1e-12)

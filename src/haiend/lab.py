@@ -26,13 +26,13 @@ import json
 import math
 import shlex
 import subprocess
-import sys
 import textwrap
+import types
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from haiend import bench, kernels, machine, sizes, threads
+from haiend import bench, kernels, machine, mpi, sizes, threads
 from haiend import ceilings as ceilings_mod
 from haiend.kernels import Check, Kernel, PreparedCall, Variant
 
@@ -285,6 +285,21 @@ def _returning_variant(
     )
 
 
+def recompiled(dispatcher: Any, **names: Any) -> Any:
+    """A new ``@njit`` dispatcher of ``dispatcher``'s Python function, nothing compiled yet.
+
+    Numba reads module-level names (constants, other jitted functions) once, when it compiles;
+    ``names`` replaces some of them in the copy, so ``recompiled(f, VECTOR_BITS=256)`` is ``f``
+    built as if its module said so. The original dispatcher is untouched.
+    """
+    from numba import njit
+
+    function = dispatcher.py_func
+    rebound = types.FunctionType(function.__code__, {**function.__globals__, **names}, function.__name__)
+    options = {key: value for key, value in dispatcher.targetoptions.items() if key != "nopython"}  # njit's own
+    return njit(**options)(rebound)
+
+
 def measure_function(
     kernel: Kernel | str,
     func: Callable[..., Any],
@@ -361,26 +376,13 @@ def mpi_bench(
     shown = f"mpiexec -n {ranks} python -m haiend bench {kernel} --variants {variants}"
     if extra_args:
         shown += " " + shlex.join(extra_args)
-    mpiexec = machine.mpiexec_path()
-    if mpiexec is None:
-        return shown, "no mpiexec was found: pip install mpi4py mpich, then run the command above."
-    command = [
-        mpiexec,
-        "-n",
-        str(ranks),
-        sys.executable,
-        "-m",
-        "haiend",
-        "bench",
-        kernel,
-        "--variants",
-        variants,
-    ]
-    command += [*extra_args, "--quick", "--no-save", "--json"]
+    args = ["--variants", variants, *extra_args, "--quick", "--no-save"]
     try:
-        done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=timeout)
+        done = mpi.run_bench(kernel, ranks, args, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return shown, f"{shlex.join(command)} did not finish within {timeout:.0f} s."
+        return shown, f"{shown} did not finish within {timeout:.0f} s."
+    if done is None:
+        return shown, "no mpiexec was found: pip install mpi4py mpich, then run the command above."
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no message"])[-1]
         return shown, f"the run failed with exit status {done.returncode}: {last}"

@@ -6,10 +6,15 @@ A run started without ``mpiexec`` is a world of one rank, so every ``mpi`` varia
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+RANK_VARIABLES = ("PMI_", "OMPI_", "HYDRA_", "PMIX_")  # what a launcher hands its ranks
 
 
 def world() -> Any:
@@ -25,8 +30,6 @@ def launched_by_mpiexec() -> bool:
     SLURM_STEP_NUM_TASKS (with PMIx, the other two may be absent); a world already initialised
     answers for itself.
     """
-    import os
-
     for key in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "SLURM_STEP_NUM_TASKS"):
         if int(os.environ.get(key) or 1) > 1:
             return True
@@ -54,3 +57,22 @@ def block_counts(n: int, parts: int) -> tuple[np.ndarray, np.ndarray]:
     counts[: n % parts] += 1
     displacements = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
     return counts, displacements
+
+
+def run_bench(kernel: str, ranks: int, args: Sequence[str] = (), *, timeout: float = 120.0):
+    """Run ``python -m haiend bench KERNEL *args --json`` under ``mpiexec -n ranks``, this Python.
+
+    Returns the finished process (rank 0's JSON on stdout, progress on stderr), or None when no
+    mpiexec is found. The launcher gets this process's environment without the variables a
+    launcher gives its ranks: a process that initialised MPI itself would otherwise hand them
+    down, and the new ranks would take them for their own. ``subprocess.TimeoutExpired`` is
+    raised after ``timeout`` seconds.
+    """
+    from haiend import machine
+
+    mpiexec = machine.mpiexec_path()
+    if mpiexec is None:
+        return None
+    command = [mpiexec, "-n", str(ranks), sys.executable, "-m", "haiend", "bench", kernel, *args, "--json"]
+    env = {key: value for key, value in os.environ.items() if not key.startswith(RANK_VARIABLES)}
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
