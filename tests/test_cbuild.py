@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from haiend import bench, cbuild, requirements
+from haiend import bench, cbuild, requirements, tables
 from haiend.errors import HaiendError
 from haiend.kernels import stream
 
@@ -113,8 +113,9 @@ def test_no_compiler_is_a_clean_skip_with_its_reason(monkeypatch, fresh_probes, 
     assert [(o.variant, o.status) for o in outcomes] == [("c", "skipped")]
     assert outcomes[0].reason == availability.reason
     assert outcomes[0].record is None and outcomes[0].timing is None
-    row = bench.table(outcomes)[0]
-    assert row["status"] == "skipped" and "CC=no-such-compiler-haiend" in row["note"]
+    table = tables.results(outcomes)
+    assert table.rows == [] and len(table.notes) == 1  # no row of blanks: one line under the table
+    assert table.notes[0].startswith("Not run here: c:") and "CC=no-such-compiler-haiend" in table.notes[0]
 
 
 def test_no_compiler_on_the_command_line(isolated_dirs):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from haiend import ceilings, threads
+from haiend import ceilings, tables, threads
 from haiend.ceilings import Ceilings
 from haiend.errors import HaiendError
 from haiend.roofline import Roof
@@ -45,8 +45,11 @@ def test_roof_picks_the_largest_measured_count_not_above(n, chosen):
     assert roof is SAMPLE.roofs[chosen]
 
 
-def test_table():
-    assert SAMPLE.table() == [("1", "10.0", "40.0", "4.00"), ("4", "30.0", "150.0", "5.00")]
+def test_the_ceilings_table():
+    table = tables.ceilings(SAMPLE)
+    assert [list(row.values()) for row in table.rows] == [["1", "10.0", "40.0", "4.00"], ["4", "30.0", "150.0", "5.00"]]
+    assert list(table.rows[0]) == ["threads", "bandwidth GB/s", "peak GFLOP/s", "ridge flop/byte"]
+    assert table.notes == SAMPLE.notes() and SAMPLE.machine_id in table.caption
 
 
 @pytest.fixture

@@ -67,9 +67,13 @@ def test_bench_then_report(isolated_dirs):
 
     report = haiend("report")
     assert report.returncode == 0, report.stderr
-    rows = [line.split() for line in report.stdout.splitlines()[1:]]
-    assert sorted(row[2] for row in rows) == ["c", "numba", "numpy"]
-    assert all(row[1] == "stream.triad" and row[3] == str(1 << 20) for row in rows)
+    header, *lines = report.stdout.splitlines()
+    starts = [i for i, c in enumerate(header) if c != " " and (i == 0 or header[i - 1] == " ")]
+    names = header.split()
+    rows = [{n: line[a:b].strip() for n, a, b in zip(names, starts, [*starts[1:], None], strict=True)} for line in lines]
+    assert sorted(row["variant"] for row in rows) == ["c", "numba", "numpy"]
+    assert all(row["kernel"] == "stream.triad" and row["size"] == str(1 << 20) for row in rows)
+    assert all(float(row["GB/s"]) > 0 and row["vs_baseline"] == "-" for row in rows)  # a record has no baseline
     assert report.stderr == ""
 
     as_json = haiend("report", "--json", "--kernel", "stream")

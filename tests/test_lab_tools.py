@@ -12,7 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from haiend import kernels, lab, mpi, student
+from haiend import kernels, lab, machine, mpi, student, tables
 from haiend.kernels import Variant
 from haiend.requirements import Requirement
 
@@ -199,10 +199,11 @@ def test_find_and_ratio():
 
 
 def test_table_escapes_html_and_aligns_text():
-    table = lab.Table([{"variant": "<b>", "GB/s": "1.00"}, {"variant": "c", "note": "x"}], caption="t")
+    table = lab.Table([{"variant": "<b>", "GB/s": "1.00"}, {"variant": "c", "note": "x"}], caption="t", notes=["<n>"])
     html = table._repr_html_()
-    assert "&lt;b&gt;" in html and "<b>" not in html and "<caption>t</caption>" in html
+    assert "&lt;b&gt;" in html and "<b>" not in html and "<caption>t</caption>" in html and "&lt;n&gt;" in html
     assert repr(table).splitlines()[1].split() == ["variant", "GB/s", "note"]
+    assert str(table).splitlines()[-1] == "<n>"  # notes under the table
 
 
 def test_glue_value_passes_plain_numbers_and_is_silent_without_myst_nb(monkeypatch):
@@ -226,24 +227,35 @@ def test_size_for_follows_haiend_size(monkeypatch):
 
 
 def test_mpi_bench_without_mpiexec_says_what_is_missing(monkeypatch):
-    monkeypatch.setattr(lab.machine, "mpiexec_path", lambda: None)
+    monkeypatch.setattr(machine, "mpiexec_path", lambda: None)
     command, result = lab.mpi_bench("stream.triad", ranks=3)
     assert command == "mpiexec -n 3 python -m haiend bench stream.triad --variants mpi"
     assert isinstance(result, str) and "mpiexec" in result
 
 
-def test_run_bench_hides_this_process_rank_variables(monkeypatch):
+def test_the_launcher_hides_this_process_rank_variables(monkeypatch):
     seen = {}
     monkeypatch.setattr(mpi.subprocess, "run", lambda command, **options: seen.update(command=command, **options))
-    monkeypatch.setattr(lab.machine, "mpiexec_path", lambda: "/opt/mpi/bin/mpiexec")
+    monkeypatch.setattr(machine, "mpiexec_path", lambda: "/opt/mpi/bin/mpiexec")
     monkeypatch.setenv("PMI_RANK", "1")
     monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "2")
     monkeypatch.setenv("HAIEND_SIZE", "quick")
-    mpi.run_bench("stream", 3, ["--variants", "mpi"])
+    mpi.launch("haiend", 3, ["bench", "stream", "--variants", "mpi"], env={"EXTRA": "1"})
     assert seen["command"][:3] == ["/opt/mpi/bin/mpiexec", "-n", "3"]
-    assert seen["command"][-4:] == ["stream", "--variants", "mpi", "--json"]
+    assert seen["command"][-6:] == ["-m", "haiend", "bench", "stream", "--variants", "mpi"]
     assert "PMI_RANK" not in seen["env"] and "OMPI_COMM_WORLD_SIZE" not in seen["env"]
-    assert seen["env"]["HAIEND_SIZE"] == "quick"
+    assert seen["env"]["HAIEND_SIZE"] == "quick" and seen["env"]["EXTRA"] == "1"
+
+
+@pytest.mark.mpi
+def test_mpi_bench_returns_outcomes_with_their_records():
+    command, result = lab.mpi_bench("stream.triad", ranks=2, size=(1009,))
+    if isinstance(result, str) and "no mpiexec" in result:
+        pytest.skip(result)
+    assert command.endswith("--variants mpi --size 1009")
+    assert [(o.variant, o.status, o.size) for o in result] == [("mpi", "measured", (1009,))]
+    assert result[0].record.ranks == 2 and result[0].check.passed
+    assert tables.results(result).rows[0]["threads"] == "2"
 
 
 FACTOR = 2

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from haiend import records
+from haiend import atomic, records
 from haiend.errors import HaiendError
 from haiend.records import Record
 
@@ -108,19 +108,21 @@ def test_failing_dump_leaves_neither_target_nor_temp_file(tmp_path):
     assert files_under(tmp_path) == []
 
 
-def test_failing_dump_keeps_the_previous_file(tmp_path, monkeypatch):
+def test_failing_write_keeps_the_previous_file(tmp_path):
     target = tmp_path / "data.json"
     records.write_json_atomic(target, {"version": 1})
-
-    def broken_dump(data, handle, **kwargs):
-        handle.write('{"version": ')
+    with pytest.raises(OSError, match="disk full"), atomic.replacing(target) as tmp:
+        tmp.write_text('{"version": ')  # half written, then the disk fills up
         raise OSError("disk full")
-
-    monkeypatch.setattr(records.json, "dump", broken_dump)
-    with pytest.raises(OSError, match="disk full"):
-        records.write_json_atomic(target, {"version": 2})
     assert files_under(tmp_path) == ["data.json"]
     assert json.loads(target.read_text()) == {"version": 1}
+
+
+def test_replacing_sets_the_mode_and_creates_the_folder(tmp_path):
+    target = tmp_path / "new" / "script.sh"
+    atomic.write_text(target, "#!/bin/sh\n", mode=0o755)
+    assert target.read_text() == "#!/bin/sh\n" and files_under(tmp_path) == ["new/script.sh"]
+    assert target.stat().st_mode & 0o100  # executable by its owner (the umask may clear group bits)
 
 
 def test_writer_killed_mid_write_leaves_no_partial_file(tmp_path):

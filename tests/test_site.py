@@ -232,6 +232,29 @@ MATH_JS = """
 """
 
 
+# Tables in notebook outputs: rows taller than a few lines of text, and tables whose last
+# columns lie beyond the right edge of the page's article (hidden, or reached only by scrolling).
+TABLES_JS = """
+() => {
+  const problems = [];
+  const article = document.querySelector("article") || document.body;
+  const right = article.getBoundingClientRect().right;
+  for (const table of document.querySelectorAll(".cell_output table")) {
+    const line = parseFloat(getComputedStyle(table).lineHeight) || 1.5 * parseFloat(getComputedStyle(table).fontSize);
+    for (const row of table.rows) {
+      const height = row.getBoundingClientRect().height;
+      if (height > 3.5 * line) problems.push(`a row ${Math.round(height)} px tall: ${row.textContent.trim().slice(0, 80)}`);
+    }
+    const last = table.rows.length ? table.rows[0].cells[table.rows[0].cells.length - 1] : null;
+    if (last && last.getBoundingClientRect().right > right + 1) {
+      problems.push(`its last column ends ${Math.round(last.getBoundingClientRect().right - right)} px beyond the page: ${table.rows[0].textContent.trim().slice(0, 80)}`);
+    }
+  }
+  return problems;
+}
+"""
+
+
 def source_has_display_math(page_path: str) -> bool:
     """Whether a page's source has display math ($$ or a {math} directive or role) in its prose."""
     for suffix in (".md", ".ipynb", ".rst"):
@@ -263,6 +286,7 @@ def test_page_in_browser(page_path: str, browser_context, site_url: str) -> None
         response = page.goto(urljoin(site_url, f"{page_path}.html"), wait_until="load")
         assert response is not None and response.ok, f"{page_path}.html: HTTP {response and response.status}"
         broken_images = page.evaluate(BROKEN_IMAGES_JS)
+        table_problems = page.evaluate(TABLES_JS)
         math = page.evaluate(MATH_JS)
         if math["formulas"]:
             page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise")
@@ -287,6 +311,8 @@ def test_page_in_browser(page_path: str, browser_context, site_url: str) -> None
         problems.append(f"MathJax typeset {math['typeset']} of {math['formulas']} formulas")
     if math["errors"]:
         problems.append(f"TeX errors in formulas: {math['errors']}")
+    if table_problems:
+        problems.append(f"tables that do not fit the page: {table_problems}")
     assert not problems, f"{page_path}.html:\n" + "\n".join(problems)
 
 

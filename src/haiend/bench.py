@@ -43,12 +43,66 @@ class Outcome:
     def gb_per_s(self) -> float | None:
         return self.record.gb_per_s if self.record else None
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (JSON): what ``haiend bench --json`` prints and :meth:`from_dict` reads back.
+
+        The record leaves out the machine fingerprint, which the reader has already.
+        """
+        record = self.record.to_dict() if self.record is not None else None
+        if record is not None:
+            record.pop("machine")
+        return {
+            "kernel": self.kernel,
+            "variant": self.variant,
+            "size": list(self.size),
+            "status": self.status,
+            "reason": self.reason,
+            "baseline_ratio": self.baseline_ratio,
+            "record": record,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], machine_info: dict[str, Any] | None = None) -> Outcome:
+        """An outcome from :meth:`to_dict` (another process's, an MPI job's), its record rebuilt."""
+        record = data.get("record")
+        if record is None:
+            return cls(
+                data["kernel"], data["variant"], tuple(data["size"]), data["status"], data.get("reason", "")
+            )
+        return cls.from_record(
+            records.Record.from_dict({"machine": machine_info or {}, **record}), data.get("baseline_ratio")
+        )
+
+    @classmethod
+    def from_record(cls, record: records.Record, baseline_ratio: float | None = None) -> Outcome:
+        """The outcome a stored record describes (a measured, correct variant)."""
+        timing = BenchmarkResult(
+            name=f"{record.kernel}/{record.variant}",
+            times=tuple(record.times),
+            warmup_times=tuple(record.warmup_times),
+            cold_time=record.cold_time,
+            batch=record.batch,
+            clock=record.clock,
+        )
+        return cls(
+            record.kernel,
+            record.variant,
+            tuple(record.size),
+            "measured",
+            check=Check(record.error, record.tolerance),
+            timing=timing,
+            record=record,
+            baseline_ratio=baseline_ratio,
+        )
+
     @property
     def gflop_per_s(self) -> float | None:
         return self.record.gflop_per_s if self.record else None
 
 
-def resolve_size(kernel: Kernel, size: str | Sequence[int] | None, *, quick: bool, info: dict[str, Any]) -> tuple[int, ...]:
+def resolve_size(
+    kernel: Kernel, size: str | Sequence[int] | None, *, quick: bool, info: dict[str, Any]
+) -> tuple[int, ...]:
     """The size to run: given, quick, or the kernel's default for this machine; checked against free memory."""
     if size is None:
         chosen = kernel.quick_size if quick else kernel.default_size(info)
@@ -172,10 +226,9 @@ def run_variant(
     if not availability:
         say(f"  skipped: {availability.reason}")
         return Outcome(kernel.name, variant_name, size, "skipped", availability.reason)
-    # an MPI rank runs the serial loop on its block: one thread per rank, parallel across ranks
-    used_threads = n_threads if variant.parallel and variant_name != "mpi" else 1
-    under_mpi = variant_name == "mpi" and mpi.launched_by_mpiexec()
-    ranks = mpi.world().Get_size() if variant_name == "mpi" else 1
+    over_ranks = variant.spreads == "ranks"
+    under_mpi = over_ranks and mpi.launched_by_mpiexec()
+    used_threads, ranks = variant.uses(n_threads, mpi.world().Get_size() if over_ranks else 1)
     with threads.limit(n_threads):
         prepared = variant.prepare(inputs)
         cold_start = time.perf_counter()
@@ -264,7 +317,9 @@ def _measure_baseline(spec: str, footprint: float, n_threads: int, repeat: int, 
     other, variant = spec.split(":")
     other_kernel = kernels.get(other)
     n = max(other_kernel.quick_size[0], int(footprint // (other_kernel.footprint((1,)) or 1)))
-    outcomes = run(other, variants=[variant], size=(n,), threads_=n_threads, repeat=repeat, save=False, info=info)
+    outcomes = run(
+        other, variants=[variant], size=(n,), threads_=n_threads, repeat=repeat, save=False, info=info
+    )
     return outcomes[0] if outcomes and outcomes[0].status == "measured" else None
 
 
@@ -299,31 +354,22 @@ def _with_baseline(kernel: Kernel, outcomes: list[Outcome], measure_other) -> li
     return [replace(o, baseline_ratio=ratio(o)) if o.status == "measured" else o for o in outcomes]
 
 
-def table(outcomes: Sequence[Outcome]) -> list[dict[str, str]]:
-    """Rows ready to print: one per variant, every figure from the measurement."""
-    rows = []
-    for o in outcomes:
-        row = {"kernel": o.kernel, "variant": o.variant, "size": "x".join(map(str, o.size))}
-        if o.status != "measured":
-            row.update(status=o.status, note=o.reason)
-            rows.append(row)
-            continue
-        r = o.record
-        row.update(
-            status="ok",
-            threads=str(r.threads * r.ranks),
-            cold=_fmt_s(r.cold_time),
-            median=_fmt_s(r.median_s),
-            spread=f"{100 * o.timing.spread:.1f}%",
-            **{"GB/s": f"{r.gb_per_s:.2f}", "GFLOP/s": f"{r.gflop_per_s:.2f}"},
-            roof="-" if math.isnan(r.fraction_of_roof) else f"{r.fraction_of_roof:.2f}",
-            vs_baseline="-" if o.baseline_ratio is None else f"{o.baseline_ratio:.2f}",
-        )
-        rows.append(row)
-    return rows
+def under_mpiexec(
+    kernel: str, ranks: int, args: Sequence[str] = (), *, timeout: float = 120.0
+) -> tuple[list[Outcome], str] | None:
+    """``haiend bench KERNEL *args`` under ``mpiexec -n ranks``: rank 0's outcomes, and the progress.
 
+    The outcomes carry their records (read from the JSON that rank 0 prints), so they show and
+    plot like any others. None when no mpiexec is found; :class:`HaiendError` with the job's last
+    line when it fails; ``subprocess.TimeoutExpired`` after ``timeout`` seconds.
+    """
+    import json
 
-def _fmt_s(seconds: float) -> str:
-    from haiend.timing import format_seconds
-
-    return format_seconds(seconds)
+    done = mpi.launch("haiend", ranks, ["bench", kernel, *args, "--json"], timeout=timeout)
+    if done is None:
+        return None
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise HaiendError(f"the run under mpiexec failed with exit status {done.returncode}: {last}")
+    info = machine.describe()
+    return [Outcome.from_dict(item, info) for item in json.loads(done.stdout)], done.stderr

@@ -20,10 +20,10 @@ import hashlib
 import os
 import shlex
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from haiend import atomic
 from haiend.errors import HaiendError
 from haiend.requirements import c_compiler
 
@@ -92,21 +92,18 @@ def build(source: str | Path, flags: tuple[str, ...] | list[str] | None = None, 
 
 
 def _compile(command: tuple[str, ...], target: Path, name: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".so")
-    os.close(fd)
-    tmp_command = list(command)
-    tmp_command[tmp_command.index(str(target))] = tmp
-    try:
+    """Run ``command`` with its output redirected to a temporary file that replaces ``target``
+    only when the compiler succeeded (:mod:`haiend.atomic`): two processes building the same
+    library at once each produce a whole file, and the last rename wins."""
+    with atomic.replacing(target, mode=0o777) as tmp:
+        tmp_command = list(command)
+        tmp_command[tmp_command.index(str(target))] = str(tmp)
         result = subprocess.run(tmp_command, capture_output=True, text=True, timeout=300)
         if result.returncode != 0:
             lines = result.stderr.strip().splitlines() or ["no message"]
             # gcc opens with "In function ...": quote the first line that states the error
             first = next((line for line in lines if "error:" in line.lower()), lines[0])
             raise HaiendError(f"compiling {name} failed ({shlex.join(command)}): {first}")
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 @functools.cache

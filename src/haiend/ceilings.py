@@ -112,13 +112,6 @@ class Ceilings:
             lines.append("quick sizes: the data may fit in cache, so the bandwidth may be cache bandwidth")
         return lines
 
-    def table(self) -> list[tuple[str, str, str, str]]:
-        """Rows of (threads, bandwidth GB/s, peak GFLOP/s, ridge flop/byte) for printing."""
-        return [
-            (str(n), f"{r.bandwidth / 1e9:.1f}", f"{r.peak / 1e9:.1f}", f"{r.ridge:.2f}")
-            for n, r in sorted(self.roofs.items())
-        ]
-
 
 def get(
     *,

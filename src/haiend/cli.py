@@ -66,8 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("slurm", help="write a Slurm batch script (or job array) from a site profile")
     p.add_argument("profile", help="the site profile: .toml (Python 3.11+) or .json")
     p.add_argument("kernel", help="a kernel or group, e.g. stencil2d")
-    p.add_argument("--array", nargs="*", metavar="VALUE", help="a job array over these values (none: the profile's)")
-    p.add_argument("--sweep", choices=("size", "threads"), default="size", help="what --array varies (default size)")
+    p.add_argument(
+        "--array", nargs="*", metavar="VALUE", help="a job array over these values (none: the profile's)"
+    )
+    p.add_argument(
+        "--sweep", choices=("size", "threads"), default="size", help="what --array varies (default size)"
+    )
     p.add_argument("--output", help="write the script here (default: print it); an existing file is kept")
     p.add_argument("--force", action="store_true", help="replace an existing --output file")
     return parser
@@ -125,15 +129,11 @@ def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def print_table(rows: Sequence[dict[str, str]], file=None) -> None:
-    file = file or sys.stdout
-    if not rows:
-        return
-    columns = list(dict.fromkeys(key for row in rows for key in row))
-    widths = {c: max(len(c), *(len(str(row.get(c, ""))) for row in rows)) for c in columns}
-    print("  ".join(c.ljust(widths[c]) for c in columns).rstrip(), file=file)
-    for row in rows:
-        print("  ".join(str(row.get(c, "")).ljust(widths[c]) for c in columns).rstrip(), file=file)
+def print_table(table) -> None:
+    """A :class:`haiend.tables.Table` as aligned text on stdout (nothing for an empty one)."""
+    text = str(table)
+    if text:
+        print(text)
 
 
 def cmd_machine(args) -> int:
@@ -152,7 +152,9 @@ def cmd_machine(args) -> int:
 def cmd_roofline(args) -> int:
     from haiend import ceilings
 
-    result = ceilings.get(remeasure=args.remeasure, quick=args.quick, directory=args.results_dir, progress=_progress)
+    result = ceilings.get(
+        remeasure=args.remeasure, quick=args.quick, directory=args.results_dir, progress=_progress
+    )
     if args.json:
         print(json.dumps(result.to_dict(), indent=1, sort_keys=True))
         return 0
@@ -161,23 +163,17 @@ def cmd_roofline(args) -> int:
 
 
 def print_ceilings(result) -> None:
-    print(f"Ceilings of {result.machine_id} (measured {result.measured_at}{', quick sizes' if result.quick else ''}):")
-    rows = [
-        {"threads": t, "bandwidth GB/s": bw, "dgemm GFLOP/s": peak, "ridge flop/byte": ridge}
-        for t, bw, peak, ridge in result.table()
-    ]
-    print_table(rows)
-    for line in result.notes():
-        print(f"  {line}")
+    from haiend import tables
+
+    print_table(tables.ceilings(result))
 
 
 def cmd_list(args) -> int:
     from haiend import kernels
+    from haiend.tables import Table
 
     rows = []
-    for name in kernels.names():
-        if name in ("stream",):
-            continue
+    for name in kernels.kernel_names():
         kernel = kernels.get(name)
         for variant in kernel.variants.values():
             available = variant.available()
@@ -189,7 +185,7 @@ def cmd_list(args) -> int:
                     "what": variant.summary if available else available.reason,
                 }
             )
-    print_table(rows)
+    print_table(Table(rows))
     return 0
 
 
@@ -201,7 +197,7 @@ def _positive(name: str, value: int | float | None) -> None:
 def cmd_bench(args) -> int:
     import os
 
-    from haiend import bench, ceilings, kernels, machine, mpi, sizes
+    from haiend import bench, ceilings, kernels, machine, mpi, sizes, tables
 
     if os.environ.get(sizes.ENV):  # set explicitly: honour it (unset, the command uses full sizes)
         args.quick = args.quick or sizes.quick()
@@ -250,28 +246,14 @@ def cmd_bench(args) -> int:
     if not root:
         return 0
     if args.json:
-        print(json.dumps([_outcome_json(o) for o in outcomes], indent=1, default=_json_default))
+        print(json.dumps([o.to_dict() for o in outcomes], indent=1, default=_json_default))
     else:
-        print_table(bench.table(outcomes))
+        print_table(tables.results(outcomes))
         if not args.no_roof and fetched and fetched[-1] is None:
-            print("No roof: no ceilings are cached for this machine; run 'haiend roofline' once without mpiexec.")
+            print(
+                "No roof: no ceilings are cached for this machine; run 'haiend roofline' once without mpiexec."
+            )
     return 1 if any(o.status == "wrong" for o in outcomes) else 0
-
-
-def _outcome_json(outcome) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "kernel": outcome.kernel,
-        "variant": outcome.variant,
-        "size": list(outcome.size),
-        "status": outcome.status,
-        "reason": outcome.reason,
-        "baseline_ratio": outcome.baseline_ratio,
-    }
-    if outcome.record is not None:
-        record = outcome.record.to_dict()
-        record.pop("machine")
-        data["record"] = record
-    return data
 
 
 def _json_default(value: Any) -> Any:
@@ -281,7 +263,7 @@ def _json_default(value: Any) -> Any:
 
 
 def cmd_report(args) -> int:
-    from haiend import kernels, records
+    from haiend import bench, kernels, records, tables
 
     kernel = None
     if args.kernel:
@@ -292,29 +274,27 @@ def cmd_report(args) -> int:
         print(f"haiend: warning: skipped {path}: {why}", file=sys.stderr)
     latest: dict[tuple, records.Record] = {}
     for record in loaded.records:
-        latest[(record.machine_id, record.kernel, record.variant, tuple(record.size), record.threads, record.ranks)] = record
+        latest[
+            (
+                record.machine_id,
+                record.kernel,
+                record.variant,
+                tuple(record.size),
+                record.threads,
+                record.ranks,
+            )
+        ] = record
     if args.json:
         print(json.dumps([r.to_dict() | {"machine": r.machine_id} for r in latest.values()], indent=1))
         return 0
     if not latest:
         print(f"No records under {records.results_dir(args.results_dir)}; run 'haiend bench KERNEL' first.")
         return 0
-    rows = [
-        {
-            "machine": r.machine_id,
-            "kernel": r.kernel,
-            "variant": r.variant,
-            "size": "x".join(map(str, r.size)),
-            "threads": str(r.threads * r.ranks),
-            "median": f"{r.median_s:.3g} s",
-            "GB/s": f"{r.gb_per_s:.2f}",
-            "GFLOP/s": f"{r.gflop_per_s:.2f}",
-            "roof": "-" if math.isnan(r.fraction_of_roof) else f"{r.fraction_of_roof:.2f}",
-            "when": r.timestamp[:19],
-        }
+    outcomes = [
+        bench.Outcome.from_record(r)
         for r in sorted(latest.values(), key=lambda r: (r.machine_id, r.kernel, r.variant))
     ]
-    print_table(rows)
+    print_table(tables.results(outcomes, machine=True))
     return 0
 
 

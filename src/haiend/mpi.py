@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -59,20 +59,31 @@ def block_counts(n: int, parts: int) -> tuple[np.ndarray, np.ndarray]:
     return counts, displacements
 
 
-def run_bench(kernel: str, ranks: int, args: Sequence[str] = (), *, timeout: float = 120.0):
-    """Run ``python -m haiend bench KERNEL *args --json`` under ``mpiexec -n ranks``, this Python.
+def launch(
+    module: str,
+    ranks: int,
+    args: Sequence[str] = (),
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120.0,
+    mpiexec: str | None = None,
+) -> subprocess.CompletedProcess | None:
+    """Run ``python -m module *args`` under ``mpiexec -n ranks`` with this Python: the one launcher.
 
-    Returns the finished process (rank 0's JSON on stdout, progress on stderr), or None when no
-    mpiexec is found. The launcher gets this process's environment without the variables a
-    launcher gives its ranks: a process that initialised MPI itself would otherwise hand them
-    down, and the new ranks would take them for their own. ``subprocess.TimeoutExpired`` is
-    raised after ``timeout`` seconds.
+    Returns the finished process (output captured as text), or None when no mpiexec is found.
+    The launcher gets this process's environment, plus ``env``, without the variables a launcher
+    gives its ranks: a process that initialised MPI itself would otherwise hand them down, and
+    the new ranks would take them for their own. ``subprocess.TimeoutExpired`` is raised after
+    ``timeout`` seconds. ``mpiexec`` chooses the launcher (default: the one beside this Python's
+    mpi4py, else the first on the PATH).
     """
     from haiend import machine
 
-    mpiexec = machine.mpiexec_path()
+    mpiexec = mpiexec or machine.mpiexec_path()
     if mpiexec is None:
         return None
-    command = [mpiexec, "-n", str(ranks), sys.executable, "-m", "haiend", "bench", kernel, *args, "--json"]
-    env = {key: value for key, value in os.environ.items() if not key.startswith(RANK_VARIABLES)}
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+    command = [mpiexec, "-n", str(ranks), sys.executable, "-m", module, *args]
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(RANK_VARIABLES)}
+    return subprocess.run(
+        command, env={**clean, **(env or {})}, capture_output=True, text=True, timeout=timeout
+    )

@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from haiend import atomic
 from haiend.errors import HaiendError
 
 SCHEMA_VERSION = 1
@@ -125,20 +126,8 @@ def ensure_writable(directory: Path) -> Path:
 
 
 def write_json_atomic(path: Path, data: Any) -> Path:
-    """Write JSON so that the file either does not exist or is complete: temp file, fsync, rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=1, sort_keys=True, allow_nan=True)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write JSON so that the file either does not exist or is complete (:mod:`haiend.atomic`)."""
+    return atomic.write_json(path, data)
 
 
 def _slug(text: str) -> str:

@@ -9,6 +9,11 @@
     s.share(work_helper)                    # fraction of the sampled time spent in it
     s.table(5)                              # the five hottest functions, as rows
 
+Why it lives in the package rather than beside the profilers chapter: three notebooks (the
+sampling chapter, the compiled-code chapter and the profiling lab) import it from their own
+folders, and the notebooks folder is not a package; here it is importable from any of them,
+from a terminal and from its tests (tests/test_sampler.py), which pin its arithmetic.
+
 How it works. ``signal.setitimer`` asks the kernel to send a signal every ``interval`` seconds
 of CPU time used by the process (``clock="cpu"``: ITIMER_PROF, SIGPROF) or of wall-clock time
 (``clock="wall"``: ITIMER_REAL, SIGALRM). CPython's C-level handler only sets a flag; the

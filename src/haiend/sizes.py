@@ -26,3 +26,15 @@ def mode() -> str:
 def quick() -> bool:
     """True unless HAIEND_SIZE=full."""
     return mode() == "quick"
+
+
+def for_kernel(kernel, info=None) -> tuple[int, ...]:
+    """The size a lab runs ``kernel`` at: its quick size, or with ``HAIEND_SIZE=full`` its
+    default size for this machine (``info``: the fingerprint, described when not given)."""
+    if quick():
+        return kernel.quick_size
+    if info is None:
+        from haiend import machine
+
+        info = machine.describe()
+    return kernel.default_size(info)

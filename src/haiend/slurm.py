@@ -16,32 +16,33 @@ Thread counts follow ``cpus_per_task`` (``OMP_NUM_THREADS``, ``NUMBA_NUM_THREADS
 ``OMP_PLACES`` and ``OMP_PROC_BIND`` from the profile). ``srun`` is given ``--cpus-per-task``
 explicitly: since Slurm 22.05 it no longer inherits the value from ``sbatch``.
 
-A bad profile raises :class:`HaiendError` with one sentence naming the file and the key; nothing
-is written. Every task writes its records to ``results_dir`` (one folder per machine id), so runs
+The profile is checked against ``schemas/site-profile.schema.json`` (JSON Schema, with
+``jsonschema``): a bad profile raises :class:`HaiendError` with one sentence naming the file, the
+key and the rule the schema states for it; nothing is written. The scripts are rendered from
+``templates/slurm-job.sh.j2`` (Jinja2); this module only decides what goes into them. Every task writes its records to ``results_dir`` (one folder per machine id), so runs
 on several nodes, or several clusters, merge by copying machine folders and ``haiend report``
 reads them all.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-import re
 import shlex
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from haiend import atomic
 from haiend.errors import HaiendError
 
-LAUNCHERS = ("srun", "mpiexec")
 SWEEPS = ("size", "threads")
-# Slurm's --time formats: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S.
-_TIME = re.compile(r"^(\d+-\d+(:\d+){0,2}|\d+(:\d+){0,2})$")
-_SAFE_WORD = re.compile(r"^[A-Za-z0-9_.,:+=/@%-]+$")
+HERE = Path(__file__).parent
+SCHEMA = HERE / "schemas" / "site-profile.schema.json"
+TEMPLATE = "slurm-job.sh.j2"
 
 
 @dataclass(frozen=True)
@@ -72,30 +73,6 @@ class Profile:
     @property
     def tasks(self) -> int:
         return self.nodes * self.tasks_per_node
-
-
-# key: (kind, required). Kinds: "str", "name" (non-empty, no spaces), "int" (>= 1), "list[str]", "list[int]".
-_KEYS: dict[str, tuple[str, bool]] = {
-    "partition": ("name", True),
-    "account": ("str", True),
-    "nodes": ("int", True),
-    "tasks_per_node": ("int", True),
-    "cpus_per_task": ("int", True),
-    "time": ("time", True),
-    "modules": ("list[str]", True),
-    "activate": ("text", True),
-    "launcher": ("launcher", True),
-    "results_dir": ("text", True),
-    "cpu_bind": ("str", False),
-    "launcher_args": ("str", False),
-    "extra_sbatch": ("list[str]", False),
-    "omp_places": ("name", False),
-    "omp_proc_bind": ("name", False),
-    "python": ("text", False),
-    "variants": ("list[str]", False),
-    "sweep_sizes": ("list[str]", False),
-    "sweep_threads": ("list[int]", False),
-}
 
 
 def read_profile(path: str | os.PathLike[str]) -> Profile:
@@ -135,77 +112,62 @@ def _load(path: Path) -> dict[str, Any]:
     return data
 
 
+@functools.cache
+def _schema() -> dict[str, Any]:
+    return json.loads(SCHEMA.read_text(encoding="utf-8"))
+
+
 def validate(raw: dict[str, Any], where: str = "the site profile") -> Profile:
-    """Check every key of a profile read from ``where``; the first problem raises HaiendError."""
+    """Check a profile read from ``where`` against the schema; the first problem raises HaiendError."""
+    import jsonschema
 
-    def bad(key: str, what: str) -> HaiendError:
-        return HaiendError(f"site profile {where}: key {key!r} {what}.")
-
-    raw = {k: v for k, v in raw.items() if not str(k).startswith("_")}  # "_comment" in JSON profiles
-    unknown = sorted(set(raw) - set(_KEYS))
-    if unknown:
-        raise bad(unknown[0], f"is not a profile key (known keys: {', '.join(_KEYS)})")
-    values: dict[str, Any] = {}
-    for key, (kind, required) in _KEYS.items():
-        if key not in raw:
-            if required:
-                raise bad(key, "is missing")
-            continue
-        value = raw[key]
-        if kind in ("str", "name", "text", "time", "launcher"):
-            if not isinstance(value, str):
-                raise bad(key, f"must be a string, not {_type(value)}")
-            if "\n" in value or "\r" in value:
-                raise bad(key, "must be a single line")
-            if kind == "name" and not _SAFE_WORD.match(value):
-                raise bad(key, f"must be one word of letters, digits and _.,:+=/@%-, not {value!r}")
-            if kind == "text" and not value.strip():
-                raise bad(key, "must not be empty")
-            if kind == "time" and not _TIME.match(value):
-                raise bad(key, f"must be a Slurm time limit such as \"01:30:00\" or \"1-00:00:00\", not {value!r}")
-            if kind == "launcher" and value not in LAUNCHERS:
-                raise bad(key, f"must be one of {', '.join(LAUNCHERS)}, not {value!r}")
-            if key == "account" and value and not _SAFE_WORD.match(value):
-                raise bad(key, f"must be one word (or empty for none), not {value!r}")
-        elif kind == "int":
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise bad(key, f"must be a whole number, not {_type(value)}")
-            if value < 1:
-                raise bad(key, f"must be at least 1, not {value}")
-        elif kind.startswith("list"):
-            item = str if kind == "list[str]" else int
-            if not isinstance(value, list) or any(
-                isinstance(v, bool) or not isinstance(v, item) for v in value
-            ):
-                raise bad(key, f"must be a list of {'strings' if item is str else 'whole numbers'}")
-            if item is str and any(not v.strip() or "\n" in v for v in value):
-                raise bad(key, "must hold non-empty, single-line strings")
-            if item is int and any(v < 1 for v in value):
-                raise bad(key, "must hold whole numbers of at least 1")
-            value = tuple(value)
-        values[key] = value
-    if any(c in values["results_dir"] for c in '"`\\'):
-        raise bad("results_dir", "must not contain double quotes, backquotes or backslashes (it is expanded by the shell)")
-    for line in values.get("extra_sbatch", ()):
-        if not line.startswith("-"):
-            raise bad("extra_sbatch", f"must hold sbatch options starting with '-', such as \"--exclusive\", not {line!r}")
+    schema = _schema()
+    properties = schema["properties"]
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(raw), key=lambda e: list(e.path))
+    if errors:
+        raise HaiendError(f"site profile {where}: {_sentence(errors[0], properties, raw)}.")
+    values = {k: v for k, v in raw.items() if not k.startswith("_")}
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    for key in ("nodes", "tasks_per_node", "cpus_per_task"):
+        values[key] = int(values[key])  # 4.0 is an integer to JSON Schema
     for n in values.get("sweep_threads", ()):
         if n > values["cpus_per_task"]:
-            raise bad("sweep_threads", f"holds {n}, more than cpus_per_task ({values['cpus_per_task']})")
+            raise HaiendError(
+                f"site profile {where}: key 'sweep_threads' holds {n}, more than cpus_per_task"
+                f" ({values['cpus_per_task']})."
+            )
+    values["sweep_threads"] = tuple(int(n) for n in values.get("sweep_threads", ()))
     return Profile(path=where, **values)
 
 
-def _type(value: Any) -> str:
-    return {bool: "true/false", int: "a number", float: "a number", list: "a list", dict: "a table"}.get(
-        type(value), type(value).__name__
-    )
+def _sentence(error: Any, properties: dict[str, Any], raw: dict[str, Any]) -> str:
+    """One sentence for a schema error: the key, and the rule its schema states."""
+    if error.validator == "required":
+        key = next(k for k in error.validator_value if k not in raw)
+        return f"key {key!r} is missing"
+    if error.validator == "additionalProperties":
+        key = next(k for k in raw if k not in properties and not k.startswith("_"))
+        return f"key {key!r} is not a profile key (known keys: {', '.join(properties)})"
+    if not error.path:
+        return error.message
+    key = error.path[0]
+    value = raw[key]
+    return f"key {key!r} {properties[key]['x-rule']}, not {_shown(value)}"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (list, dict)):
+        return "a list" if isinstance(value, list) else "a table"
+    return repr(value)
 
 
 # --- rendering -------------------------------------------------------------------------------
 
 
-def _kernel_variants(profile: Profile, kernel: str) -> tuple[list[str], bool]:
-    """The non-MPI variants to run with --threads, and whether every kernel has an ``mpi`` variant."""
+def _kernel_variants(profile: Profile, kernel: str) -> tuple[list[str], list[str]]:
+    """The variants to run with --threads on one task, and those spread over the job's ranks."""
     from haiend import kernels
 
     chosen = kernels.group(kernel)  # an unknown kernel is an error here, before anything is written
@@ -217,50 +179,17 @@ def _kernel_variants(profile: Profile, kernel: str) -> tuple[list[str], bool]:
                 f"site profile {profile.path}: key 'variants' names {unknown[0]!r}, which {kernel} does not have "
                 f"(it has {', '.join(common)})."
             )
-        threaded = [v for v in profile.variants if v != "mpi"]
-    else:
-        threaded = [v for v in common if v != "mpi" and all(k.variants[v].device == "cpu" for k in chosen)]
-    run_mpi = "mpi" in common and (not profile.variants or "mpi" in profile.variants)
-    return threaded, run_mpi
+    wanted = list(profile.variants) or common
 
+    def over_ranks(name: str) -> bool:
+        return all(k.variants[name].spreads == "ranks" for k in chosen)
 
-def _header(profile: Profile, kernel: str, job_name: str, output: str, extra: Sequence[str] = ()) -> list[str]:
-    lines = [
-        "#!/bin/bash",
-        f"#SBATCH --job-name={job_name}",
-        f"#SBATCH --partition={profile.partition}",
-    ]
-    if profile.account:
-        lines.append(f"#SBATCH --account={profile.account}")
-    lines += [
-        f"#SBATCH --nodes={profile.nodes}",
-        f"#SBATCH --ntasks-per-node={profile.tasks_per_node}",
-        f"#SBATCH --cpus-per-task={profile.cpus_per_task}",
-        f"#SBATCH --time={profile.time}",
-        f"#SBATCH --output={output}",
-        *extra,
-        *(f"#SBATCH {line}" for line in profile.extra_sbatch),
-        "",
-        f"# Generated by 'haiend slurm' from the site profile {profile.path}",
-        f"# on {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}: change the profile and generate again,",
-        "# rather than editing this file.",
-        "set -eo pipefail  # not -u: some sites' module and activate scripts read unset variables",
-        "",
-    ]
-    if profile.modules:
-        lines += [f"module load {shlex.quote(m)}" for m in profile.modules]
-    lines += [
-        profile.activate,
-        "",
-        f"export OMP_NUM_THREADS={profile.cpus_per_task}",
-        f"export NUMBA_NUM_THREADS={profile.cpus_per_task}",
-        f"export OMP_PLACES={profile.omp_places}",
-        f"export OMP_PROC_BIND={profile.omp_proc_bind}",
-        f'export HAIEND_RESULTS_DIR="{profile.results_dir}"  # expanded when the job runs',
-        'mkdir -p "$HAIEND_RESULTS_DIR"',
-        "",
-    ]
-    return lines
+    def on_cpu(name: str) -> bool:
+        return all(k.variants[name].device == "cpu" for k in chosen)
+
+    on_ranks = [v for v in wanted if over_ranks(v)]
+    threaded = [v for v in wanted if not over_ranks(v) and (profile.variants or on_cpu(v))]
+    return threaded, on_ranks
 
 
 def _launch(profile: Profile, *, tasks: int | None, cpus: int) -> str:
@@ -277,42 +206,48 @@ def _launch(profile: Profile, *, tasks: int | None, cpus: int) -> str:
     return f"mpiexec -n {profile.tasks if tasks is None else tasks}{bind}{extra}"
 
 
-def _haiend(profile: Profile) -> str:
-    return f"{profile.python} -m haiend"
+@functools.cache
+def _environment():
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,  # a shell script, not HTML: values are quoted for the shell where needed
+    )
+    environment.filters["shell_quote"] = shlex.quote
+    return environment
 
 
-def _bench_lines(profile: Profile, kernel: str, size_arg: str, threads: str, mpi: bool = True) -> list[str]:
-    threaded, run_mpi = _kernel_variants(profile, kernel)
-    run_mpi = run_mpi and mpi
-    results = '--results-dir "$HAIEND_RESULTS_DIR"'
-    lines = [
-        "# 1. This node's ceilings (memory bandwidth, FP64 peak), on one task; cached in the results folder.",
-        f"{_launch(profile, tasks=1, cpus=profile.cpus_per_task)} {_haiend(profile)} roofline {results}",
-        "",
-    ]
-    if run_mpi:
-        lines += [
-            f"# 2. The mpi variant on every task of the job ({profile.tasks} ranks, one thread each).",
-            f"{_launch(profile, tasks=None, cpus=profile.cpus_per_task)} {_haiend(profile)} bench {kernel}"
-            f" --variants mpi{size_arg} {results}",
-            "",
-        ]
-    if threaded:
-        lines += [
-            "# 3. The other variants on one task, threaded variants with the CPUs of that task.",
-            f"{_launch(profile, tasks=1, cpus=profile.cpus_per_task)} {_haiend(profile)} bench {kernel}"
-            f" --variants {','.join(threaded)} --threads {threads}{size_arg} {results}",
-            "",
-        ]
-    return lines
+def _render(profile: Profile, kernel: str, *, values: Sequence[str] = (), sweep: str = "size") -> str:
+    threaded, on_ranks = _kernel_variants(profile, kernel)
+    if values and sweep == "threads":
+        on_ranks = []  # MPI ranks run one thread each: there is nothing to sweep
+    suffix = f"-{sweep}" if values else ""
+    return _environment().get_template(TEMPLATE).render(
+        p=profile,
+        kernel=kernel,
+        job_name=f"haiend-{kernel}{suffix}",
+        output="haiend-%x-%A_%a.out" if values else "haiend-%x-%j.out",
+        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        values=list(values),
+        sweep=sweep,
+        one_task=_launch(profile, tasks=1, cpus=profile.cpus_per_task),
+        every_task=_launch(profile, tasks=None, cpus=profile.cpus_per_task),
+        haiend=f"{profile.python} -m haiend",
+        results='--results-dir "$HAIEND_RESULTS_DIR"',
+        run_mpi=bool(on_ranks),
+        mpi_variants=on_ranks,
+        threaded=threaded,
+        threads='"$VALUE"' if values and sweep == "threads" else "$OMP_NUM_THREADS",
+        size_arg=' --size "$VALUE"' if values and sweep == "size" else "",
+    )
 
 
 def batch_script(profile: Profile, kernel: str) -> str:
-    """One job: ceilings, then the mpi variant on every task, then the other variants on one task."""
-    lines = _header(profile, kernel, f"haiend-{kernel}", "haiend-%x-%j.out")
-    lines += _bench_lines(profile, kernel, "", "$OMP_NUM_THREADS")
-    lines.append(f"{_haiend(profile)} report --kernel {kernel} --results-dir \"$HAIEND_RESULTS_DIR\"")
-    return "\n".join(lines) + "\n"
+    """One job: ceilings, then the MPI variants on every task, then the other variants on one task."""
+    return _render(profile, kernel)
 
 
 def sweep_values(profile: Profile, kernel: str, sweep: str, values: Sequence[str] | None) -> list[str]:
@@ -345,31 +280,7 @@ def sweep_values(profile: Profile, kernel: str, sweep: str, values: Sequence[str
 
 def array_script(profile: Profile, kernel: str, values: Sequence[str], sweep: str = "size") -> str:
     """A job array over ``values`` (sizes or thread counts), one array task each."""
-    values = sweep_values(profile, kernel, sweep, values)
-    lines = _header(
-        profile,
-        kernel,
-        f"haiend-{kernel}-{sweep}",
-        "haiend-%x-%A_%a.out",
-        [f"#SBATCH --array=0-{len(values) - 1}"],
-    )
-    lines += [
-        f"# The {sweep} of each array task, picked by SLURM_ARRAY_TASK_ID (0 .. {len(values) - 1}).",
-        f"VALUES=({' '.join(shlex.quote(v) for v in values)})",
-        ': "${SLURM_ARRAY_TASK_ID:?submit this script with sbatch: it is a job array}"',
-        'VALUE="${VALUES[$SLURM_ARRAY_TASK_ID]}"',
-        'if [ -z "$VALUE" ]; then',
-        f'    echo "array task $SLURM_ARRAY_TASK_ID has no value: this script has {len(values)}" >&2',
-        "    exit 2",
-        "fi",
-    ]
-    if sweep == "threads":
-        lines += ['export OMP_NUM_THREADS="$VALUE" NUMBA_NUM_THREADS="$VALUE"', ""]
-        lines += _bench_lines(profile, kernel, "", '"$VALUE"', mpi=False)  # mpi ranks run one thread each
-    else:
-        lines += [""]
-        lines += _bench_lines(profile, kernel, ' --size "$VALUE"', "$OMP_NUM_THREADS")
-    return "\n".join(lines) + "\n"
+    return _render(profile, kernel, values=sweep_values(profile, kernel, sweep, values), sweep=sweep)
 
 
 def render(
@@ -386,7 +297,7 @@ def render(
 
 
 def write_atomic(path: str | os.PathLike[str], text: str, *, force: bool = False) -> Path:
-    """Write ``text`` to ``path`` through a temporary file and a rename, executable by its owner.
+    """Write ``text`` to ``path`` atomically (:mod:`haiend.atomic`), executable by its owner.
 
     An existing file is kept unless ``force``: a generated script may have been edited by hand.
     """
@@ -396,24 +307,6 @@ def write_atomic(path: str | os.PathLike[str], text: str, *, force: bool = False
     if not path.parent.is_dir():
         raise HaiendError(f"the folder of {path} does not exist: create it first, or choose another --output.")
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        return atomic.write_text(path, text, mode=0o777)
     except OSError as exc:
-        raise HaiendError(f"{path.parent} cannot be written ({exc.strerror or exc}).") from None
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o755 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
+        raise HaiendError(f"{path} cannot be written ({exc.strerror or exc}).") from None

@@ -9,22 +9,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from haiend.kernels import PreparedCall, Variant
+from haiend.kernels.calls import PreparedCall
 
 
 def simulated() -> bool:
     return os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 
 
-def prepare(variant: Variant, inputs: Sequence[Any]) -> PreparedCall:
-    """The ``preparer`` of every GPU variant."""
-    from haiend.kernels import PreparedCall
-
+def prepare(variant: Any, inputs: Sequence[Any]) -> PreparedCall:
+    """Prepare a ``device="gpu"`` variant (a :class:`haiend.kernels.Variant`) to run on ``inputs``."""
     host_out = variant.kernel.allocate_output(*inputs)
     if simulated():
         return PreparedCall(call=lambda: variant.impl(*inputs, host_out), result=lambda: host_out)

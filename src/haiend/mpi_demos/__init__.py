@@ -13,9 +13,6 @@ this Python's mpi4py and returns the decoded JSON.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -36,19 +33,17 @@ def launch(
     ``env`` adds to (not replaces) this process's environment, e.g. an MPICH control variable.
     Raises ``RuntimeError`` with the job's output if it fails.
     """
-    from haiend.machine import mpiexec_path
+    from haiend import mpi
 
     if demo not in DEMOS:
         raise ValueError(f"unknown demo {demo!r}; choose from {', '.join(DEMOS)}")
-    mpiexec = mpiexec or mpiexec_path()
-    if mpiexec is None:
+    module = f"haiend.mpi_demos.{demo}"
+    done = mpi.launch(module, ranks, [*args, "--json"], env=env, timeout=timeout, mpiexec=mpiexec)
+    if done is None:
         raise RuntimeError("no mpiexec found: pip install mpi4py mpich")
-    command = [mpiexec, "-n", str(ranks), sys.executable, "-m", f"haiend.mpi_demos.{demo}", *args, "--json"]
-    done = subprocess.run(
-        command, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
-    )
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-4000:]}")
+        shown = f"mpiexec -n {ranks} python -m {module} {' '.join(args)} --json"
+        raise RuntimeError(f"{shown} failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-4000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -64,10 +59,10 @@ def powers_of_two(lo: int, hi: int, per_octave: int = 1) -> list[int]:
 
 
 def emit(rows: Any, as_json: bool, table: Sequence[tuple[str, str]] = ()) -> None:
-    """Rank 0's output: one JSON line, or an aligned table of ``(header, key-format)`` columns."""
+    """Rank 0's output: one JSON line, or a table of ``(header, key-format)`` columns."""
     if as_json:
         print(json.dumps(rows), flush=True)
         return
-    print("  ".join(f"{h:>14}" for h, _ in table))
-    for row in rows:
-        print("  ".join(f"{fmt.format(**row):>14}" for _, fmt in table))
+    from haiend.tables import Table
+
+    print(Table([{header: fmt.format(**row) for header, fmt in table} for row in rows]), flush=True)

@@ -37,10 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from haiend import requirements as req
-from haiend.kernels import Kernel, Variant, lazy
+from haiend.kernels import Kernel, Variant, realisation, variants
 
-MODULE = "haiend.kernels.matmul"
 QUICK_SIZE = (64, 48, 80)  # non-square, so a transposed index cannot pass unnoticed
 DEFAULT_N = 2048
 TOLERANCES = {"float64": 1e-12, "float32": 1e-4}
@@ -75,55 +73,23 @@ def _default_size(itemsize: int):
 
 
 def _variants() -> dict[str, Variant]:
-    def impl(module: str, name: str = "matmul") -> lazy:
-        return lazy(f"{MODULE}.{module}", name)
-
-    return {
-        "numpy": Variant(
-            "numpy", impl("numpy_impl"), "np.matmul: the BLAS library NumPy links", parallel=True, uses_blas=True
-        ),
-        "numba": Variant("numba", impl("numba_impl"), "the textbook triple loop, i-k-j order, @njit", (req.NUMBA,)),
-        "numba_blocked": Variant(
-            "numba_blocked",
-            impl("numba_impl", "blocked"),
+    return variants(
+        __name__,
+        "matmul",
+        realisation("numpy", "np.matmul: the BLAS library NumPy links", spreads="threads", uses_blas=True),
+        realisation("numba", "the textbook triple loop, i-k-j order, @njit"),
+        realisation(
+            "numba",
             "packed, cache-blocked, 6x4 register tiles, 512-bit vectors preferred, @njit(fastmath=True)",
-            (req.NUMBA,),
+            name="numba_blocked",
+            function="blocked",
         ),
-        "numba_parallel": Variant(
-            "numba_parallel",
-            impl("numba_parallel_impl"),
-            "the blocked version with prange over row blocks",
-            (req.NUMBA,),
-            parallel=True,
-        ),
-        "c": Variant(
-            "c",
-            impl("c_impl"),
-            "blocked C loop with OpenMP, compiled at first use",
-            (req.C_COMPILER,),
-            parallel=True,
-            details={"source": "matmul.c"},
-        ),
-        "cupy": Variant(
-            "cupy", impl("cupy_impl"), "xp.matmul (cuBLAS on a GPU)", (req.CUPY_GPU,), device="gpu"
-        ),
-        "cuda": Variant(
-            "cuda",
-            impl("cuda_impl"),
-            "a numba-cuda kernel with 16x16 tiles in shared memory",
-            (req.NUMBA_CUDA,),
-            device="gpu",
-        ),
-        "mpi": Variant(
-            "mpi",
-            impl("mpi_impl"),
-            "row blocks of A per MPI rank, local BLAS, gathered on rank 0",
-            (req.MPI,),
-            parallel=True,
-            uses_blas=True,
-            preparer=impl("mpi_impl", "prepare"),
-        ),
-    }
+        realisation("numba_parallel", "the blocked version with prange over row blocks"),
+        realisation("c", "blocked C loop with OpenMP, compiled at first use", details={"source": "matmul.c"}),
+        realisation("cupy", "xp.matmul (cuBLAS on a GPU)"),
+        realisation("cuda", "a numba-cuda kernel with 16x16 tiles in shared memory"),
+        realisation("mpi", "row blocks of A per MPI rank, local BLAS, gathered on rank 0", uses_blas=True),
+    )
 
 
 def _kernel(dtype) -> Kernel:
@@ -144,8 +110,12 @@ def _kernel(dtype) -> Kernel:
         tolerances={dtype.name: TOLERANCES[dtype.name]},
         variants=_variants(),
         baseline="numpy",
+        # 13x800x401 spans several k-slabs and column blocks of numba_blocked, each ending in a
+        # partial slab, block or register tile (tests/test_kernel_matmul.py guards that).
+        check_sizes=((7, 13, 11), (1, 1, 1), (37, 300, 29), (13, 800, 401)),
     )
 
 
 float64 = _kernel(np.float64)
 float32 = _kernel(np.float32)
+KERNELS = (float64, float32)

@@ -44,10 +44,9 @@ from typing import Any
 import numpy as np
 
 from haiend import requirements as req
-from haiend.kernels import Kernel, Variant, lazy
+from haiend.kernels import Kernel, Variant, realisation, variants
 from haiend.kernels.nbody.c_impl import variant_flags
 
-MODULE = "haiend.kernels.nbody"
 EPS = 0.01
 QUICK_N = 256
 FLOPS_PER_PAIR = 20
@@ -81,61 +80,33 @@ def _allocate_output(positions, masses, eps):
 
 
 def _variants() -> dict[str, Variant]:
-    def impl(module: str, attribute: str = "accelerations") -> lazy:
-        return lazy(f"{MODULE}.{module}", attribute)
-
-    return {
-        "numpy": Variant("numpy", impl("numpy_impl"), "NumPy broadcasting over blocks of rows"),
-        "numba": Variant(
+    return variants(
+        __name__,
+        "accelerations",
+        realisation("numpy", "NumPy broadcasting over blocks of rows"),
+        realisation(
+            "numba", 'loops in @njit(fastmath=True, error_model="numpy"): vectorised', function="fast"
+        ),
+        realisation(
             "numba",
-            impl("numba_impl", "fast"),
-            'loops in @njit(fastmath=True, error_model="numpy"): vectorised',
-            (req.NUMBA,),
-        ),
-        "numba_strict": Variant(
-            "numba_strict",
-            impl("numba_impl", "strict"),
             "the same loops in plain @njit: one pair at a time",
-            (req.NUMBA,),
+            name="numba_strict",
+            function="strict",
         ),
-        "numba_parallel": Variant(
-            "numba_parallel",
-            impl("numba_parallel_impl"),
-            "a prange over bodies, @njit(parallel=True, fastmath=True)",
-            (req.NUMBA,),
-            parallel=True,
-        ),
-        "c": Variant(
+        realisation("numba_parallel", "a prange over bodies, @njit(parallel=True, fastmath=True)"),
+        realisation(
             "c",
-            impl("c_impl"),
             "C loops with OpenMP, compiled at first use",
-            (req.C_COMPILER,),
-            parallel=True,
             details={"source": "nbody.c", "flags": " ".join(variant_flags())},
         ),
-        "cupy": Variant(
-            "cupy",
-            impl("cupy_impl"),
-            "array code on the xp namespace (CuPy)",
-            (req.CUPY_GPU,),
-            device="gpu",
-        ),
-        "cuda": Variant(
-            "cuda",
-            impl("cuda_impl"),
-            "a numba-cuda kernel, one thread per body",
-            (req.NUMBA_CUDA,),
-            device="gpu",
-        ),
-        "mpi": Variant(
+        realisation("cupy", "array code on the xp namespace (CuPy)"),
+        realisation("cuda", "a numba-cuda kernel, one thread per body"),
+        realisation(
             "mpi",
-            impl("mpi_impl"),
             "a block of bodies per MPI rank, positions shared by Allgatherv",
-            (req.MPI, req.NUMBA),
-            parallel=True,
-            preparer=lazy(f"{MODULE}.mpi_impl", "prepare"),
+            also_requires=(req.NUMBA,),
         ),
-    }
+    )
 
 
 def _kernel(dtype: str) -> Kernel:
@@ -163,8 +134,10 @@ def _kernel(dtype: str) -> Kernel:
         tolerances={"float64": 1e-10, "float32": 1e-4},
         variants=_variants(),
         baseline="c",
+        check_sizes=((1,), (2,), (3,), (97,)),
     )
 
 
 float64 = _kernel("float64")
 float32 = _kernel("float32")
+KERNELS = (float64, float32)

@@ -43,9 +43,8 @@ from typing import Any
 import numpy as np
 
 from haiend import requirements as req
-from haiend.kernels import Kernel, Variant, lazy
+from haiend.kernels import Kernel, Variant, realisation, variants
 
-MODULE = "haiend.kernels.stencil2d"
 QUICK_SIZE = (64, 64, 4)
 HOT, COLD, SIDE = 1.0, 0.0, 0.5
 
@@ -96,56 +95,29 @@ def default_size(machine: Mapping[str, Any]) -> tuple[int, int, int]:
 
 
 def _variants() -> dict[str, Variant]:
-    def impl(module: str, name: str = "stencil2d") -> lazy:
-        return lazy(f"{MODULE}.{module}", name)
-
-    return {
-        "numpy": Variant("numpy", impl("numpy_impl"), "NumPy slices, ufuncs writing into out="),
-        "numba": Variant("numba", impl("numba_impl"), "the plain double loop, Numba @njit", (req.NUMBA,)),
-        "numba_blocked": Variant(
-            "numba_blocked",
-            impl("numba_impl", "blocked"),
+    return variants(
+        __name__,
+        "stencil2d",
+        realisation("numpy", "NumPy slices, ufuncs writing into out="),
+        realisation("numba", "the plain double loop, Numba @njit"),
+        realisation(
+            "numba",
             "4 sweeps per pass over rows kept in cache, in place, Numba @njit",
-            (req.NUMBA,),
+            name="numba_blocked",
+            function="blocked",
         ),
-        "numba_parallel": Variant(
-            "numba_parallel",
-            impl("numba_parallel_impl"),
-            "prange over rows, @njit(parallel=True)",
-            (req.NUMBA,),
-            parallel=True,
-        ),
-        "c": Variant(
+        realisation("numba_parallel", "prange over rows, @njit(parallel=True)"),
+        realisation(
             "c",
-            impl("c_impl"),
             "C double loop with OpenMP over rows, compiled at first use",
-            (req.C_COMPILER,),
-            parallel=True,
             details={"source": "stencil2d.c"},
         ),
-        "cupy": Variant(
-            "cupy",
-            impl("cupy_impl"),
-            "array slices on the xp namespace (CuPy)",
-            (req.CUPY_GPU,),
-            device="gpu",
+        realisation("cupy", "array slices on the xp namespace (CuPy)"),
+        realisation("cuda", "a numba-cuda kernel, one thread per point"),
+        realisation(
+            "mpi", "row blocks per MPI rank, halo rows exchanged every sweep", also_requires=(req.NUMBA,)
         ),
-        "cuda": Variant(
-            "cuda",
-            impl("cuda_impl"),
-            "a numba-cuda kernel, one thread per point",
-            (req.NUMBA_CUDA,),
-            device="gpu",
-        ),
-        "mpi": Variant(
-            "mpi",
-            impl("mpi_impl"),
-            "row blocks per MPI rank, halo rows exchanged every sweep",
-            (req.MPI, req.NUMBA),
-            parallel=True,
-            preparer=lazy(f"{MODULE}.mpi_impl", "prepare"),
-        ),
-    }
+    )
 
 
 stencil2d = Kernel(
@@ -163,4 +135,17 @@ stencil2d = Kernel(
     tolerances={"float64": 1e-13},
     variants=_variants(),
     baseline="stream.triad:c",
+    check_sizes=(
+        (3, 17, 3),  # one interior row
+        (1, 5, 2),  # no interior: the result is the input
+        (2, 7, 3),
+        (6, 1, 2),
+        (5, 2, 1),
+        (13, 17, 3),  # primes, non-square; 11 interior rows split 4 + 4 + 3 over three ranks
+        (31, 29, 1),  # a single sweep
+        (29, 31, 5),  # odd steps, more than one pass of numba_blocked
+        (17, 13, 8),  # even steps, a whole number of passes
+        (4, 41, 7),  # more sweeps than rows; 2 interior rows for 3 ranks
+    ),
 )
+KERNELS = (stencil2d,)

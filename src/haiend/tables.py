@@ -1,0 +1,130 @@
+"""Tables of results: the one place that turns outcomes, records and ceilings into rows and shows them.
+
+``haiend bench``, ``haiend report``, ``haiend roofline``, the labs and the MPI demos all show
+their figures through this module, so a column means the same thing everywhere::
+
+    table = tables.results(outcomes)        # measured variants as rows, the others as notes
+    print(table)                             # aligned text (a terminal, a test, a batch log)
+    table                                    # HTML in a notebook
+
+A variant that did not run, or ran wrong, is not a row full of blanks: it is one line under the
+table, with its reason, so that the figures stay in view.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from haiend.timing import format_seconds
+
+
+class Table:
+    """Rows of strings with a caption and notes: HTML in a notebook, aligned text elsewhere."""
+
+    def __init__(self, rows: Sequence[dict[str, Any]], caption: str = "", notes: Sequence[str] = ()) -> None:
+        self.rows = [{k: str(v) for k, v in row.items()} for row in rows]
+        self.caption = caption
+        self.notes = list(notes)
+        self.columns = list(dict.fromkeys(key for row in self.rows for key in row))
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(row.get(c, ''))}</td>" for c in self.columns) + "</tr>"
+            for row in self.rows
+        )
+        caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
+        table = (
+            f"<table class=\"table\">{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+            if self.rows
+            else ""
+        )
+        notes = "".join(f'<p class="haiend-table-note">{html.escape(n)}</p>' for n in self.notes)
+        return f'<div class="haiend-table">{table}{notes}</div>'
+
+    def __str__(self) -> str:
+        lines = [self.caption] if self.caption else []
+        if self.rows:
+            widths = {c: max(len(c), *(len(row.get(c, "")) for row in self.rows)) for c in self.columns}
+            lines.append("  ".join(c.ljust(widths[c]) for c in self.columns).rstrip())
+            lines += [
+                "  ".join(row.get(c, "").ljust(widths[c]) for c in self.columns).rstrip() for row in self.rows
+            ]
+        lines += self.notes
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def results(outcomes: Iterable[Any], caption: str = "", *, machine: bool = False) -> Table:
+    """Measured outcomes (:class:`haiend.bench.Outcome`) as rows; the others as one note per reason.
+
+    Columns: threads (threads x ranks), GB/s and GFLOP/s from the median time, the fraction of
+    this machine's roof, the speed relative to the kernel's baseline measured in the same run,
+    the median and spread (interquartile range over the median) of the warm calls, the cold
+    (first, compiling) call, and the size. ``machine=True`` adds the machine id and the time of measurement (reports
+    over many machines).
+    """
+    rows: list[dict[str, str]] = []
+    not_run: dict[str, list[str]] = {}
+    wrong: list[str] = []
+    for o in outcomes:
+        if o.status == "skipped":
+            not_run.setdefault(o.reason, []).append(f"{o.kernel}/{o.variant}")
+            continue
+        if o.status != "measured":
+            wrong.append(f"{o.kernel}/{o.variant} at {_size(o.size)} is {o.reason}: not timed.")
+            continue
+        r = o.record
+        row = {"machine": r.machine_id} if machine else {}
+        row.update(  # the figures of merit first, so that a narrow page still shows them
+            kernel=o.kernel,
+            variant=o.variant,
+            threads=str(r.threads * r.ranks),
+            **{"GB/s": f"{r.gb_per_s:.2f}", "GFLOP/s": f"{r.gflop_per_s:.2f}"},
+            roof=_fraction(r.fraction_of_roof),
+            vs_baseline=_fraction(o.baseline_ratio),
+            median=format_seconds(r.median_s),
+            spread="-" if o.timing is None else f"{100 * o.timing.spread:.1f}%",
+            cold=format_seconds(r.cold_time),
+            size=_size(o.size),
+        )
+        if machine:
+            row["when"] = r.timestamp[:19]
+        rows.append(row)
+    notes = [f"WRONG: {line}" for line in wrong]
+    notes += [f"Not run here: {', '.join(_short(names))}: {reason}" for reason, names in not_run.items()]
+    return Table(rows, caption, notes)
+
+
+def ceilings(measured: Any, caption: str | None = None) -> Table:
+    """The roofs of a :class:`haiend.ceilings.Ceilings`, one row per thread count, sources as notes."""
+    rows = [
+        {
+            "threads": str(n),
+            "bandwidth GB/s": f"{roof.bandwidth / 1e9:.1f}",
+            "peak GFLOP/s": f"{roof.peak / 1e9:.1f}",
+            "ridge flop/byte": f"{roof.ridge:.2f}",
+        }
+        for n, roof in sorted(measured.roofs.items())
+    ]
+    if caption is None:
+        quick = ", quick sizes" if measured.quick else ""
+        caption = f"Ceilings of {measured.machine_id} (measured {measured.measured_at[:19]}{quick})"
+    return Table(rows, caption, measured.notes())
+
+
+def _short(names: list[str]) -> list[str]:
+    """``stream.copy/cuda, stream.add/cuda`` -> ``cuda``: a requirement is the variant's, not the kernel's."""
+    return list(dict.fromkeys(name.split("/", 1)[1] for name in names))
+
+
+def _size(size: Sequence[int]) -> str:
+    return "x".join(str(v) for v in size)
+
+
+def _fraction(value: float | None) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.2f}"
