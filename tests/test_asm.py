@@ -213,3 +213,24 @@ def test_numba_listings(name):
 def test_kernel_function_refuses_a_wrapper_only_listing():
     with pytest.raises(ValueError):
         asm.kernel_function("cpython.f:\n\tret\n")
+
+
+def test_no_loop_counts_as_no_instructions():
+    missing = asm.hot_loop("f:\n\tret\n")
+    assert missing is None
+    assert asm.counts(missing) == {"packed": 0, "scalar": 0, "FMA": 0, "widest": 0, "gather/scatter": 0}
+    assert not asm.has_packed(missing) and asm.summary(missing) == {}
+
+
+def test_a_few_packed_operations_do_not_make_a_vector_loop():
+    slp = "f:\n.L2:\n\tvsubpd\t%xmm1, %xmm2, %xmm0\n\tvmulsd\t%xmm0, %xmm0, %xmm3\n\tvaddsd\t%xmm3, %xmm4, %xmm4\n\tjne\t.L2\n"
+    assert asm.has_packed(slp) and not asm.vectorised(slp)
+    assert asm.vectorised(asm.hot_loop(function("x86_gcc_avx2.s", "triad")))
+    assert not asm.vectorised(asm.hot_loop(function("x86_gcc_O1_sse.s", "triad")))
+
+
+def test_loop_lines_start_at_the_label():
+    text = listing("x86_gcc_avx2.s")
+    for loop in asm.loops(text):
+        assert text.splitlines()[loop.start] == loop.lines[0] == f"{loop.label}:"
+        assert all(loop.lines[i.index - loop.start] == i.text for i in loop.instructions)

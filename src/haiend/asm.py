@@ -126,6 +126,7 @@ class Loop:
     label: str
     instructions: tuple[Instruction, ...]
     lines: tuple[str, ...]  # the text from the label line to the branch, to print
+    start: int = 0  # the label's line in the listing: lines[k] is the listing's line start + k
 
     def __str__(self) -> str:
         return "\n".join(self.lines)
@@ -134,7 +135,7 @@ class Loop:
         return len(self.instructions)
 
 
-Listing = str | Sequence[Instruction] | Loop
+Listing = str | Sequence[Instruction] | Loop | None  # None: "no loop found"
 
 
 def isa(text: str) -> str:
@@ -243,6 +244,9 @@ def parse(text: str, isa_: str | None = None) -> list[Instruction]:
 
 
 def _instructions(listing: Listing) -> list[Instruction]:
+    # None is what hot_loop returns when there is no loop: it counts as no instructions.
+    if listing is None:
+        return []
     if isinstance(listing, Loop):
         return list(listing.instructions)
     if isinstance(listing, str):
@@ -313,7 +317,9 @@ def loops(listing: str, innermost: bool = True) -> list[Loop]:
     if innermost:
         spans = [s for s in spans if not any(o != s and s[0] <= o[0] and o[1] <= s[1] for o in spans)]
     return [
-        Loop(function, target, tuple(i for i in instructions if a <= i.index <= z), tuple(lines[a : z + 1]))
+        Loop(
+            function, target, tuple(i for i in instructions if a <= i.index <= z), tuple(lines[a : z + 1]), a
+        )
         for a, z, target, function in spans
     ]
 
@@ -355,6 +361,17 @@ def has_packed(listing: Listing, op: str | None = None, dtype: str | None = None
 def has_scalar(listing: Listing, op: str | None = None, dtype: str | None = None) -> bool:
     """Whether any scalar arithmetic (of this ``op`` and ``dtype``, if given) is in the listing."""
     return any(i.kind == "scalar" and _matches(i, op, dtype) for i in arithmetic(listing))
+
+
+def vectorised(listing: Listing) -> bool:
+    """Whether most of the arithmetic is packed: the loop itself was vectorised.
+
+    A scalar loop can still hold a packed instruction or two where the compiler packed a few
+    neighbouring operations together (GCC's and LLVM's SLP, "basic block vectorized"), so
+    :func:`has_packed` alone does not say that the loop runs several iterations at once.
+    """
+    c = counts(listing)
+    return c["packed"] > c["scalar"]
 
 
 def mnemonics(listing: Listing) -> Counter:
