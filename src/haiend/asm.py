@@ -28,6 +28,7 @@ mnemonic, the register names and the branch targets, by rules short enough to re
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -297,10 +298,12 @@ def loops(listing: str, innermost: bool = True) -> list[Loop]:
     instructions = parse(listing, arch)
     lines = listing.splitlines()
     labels: dict[tuple[str | None, str], int] = {}  # (function, label) -> line index
+    positions = [i.index for i in instructions]
     for k, raw in enumerate(lines):
         label = _LABEL.match(raw)
         if label and not _OBJDUMP_LINE.match(raw):
-            owner = next((i.function for i in instructions if i.index > k), None)
+            after = bisect.bisect_right(positions, k)  # a label belongs to the instruction after it
+            owner = instructions[after].function if after < len(instructions) else None
             labels.setdefault((owner, label[1]), k)
     by_address = {i.address: i.index for i in instructions if i.address is not None}
     spans = []
