@@ -19,7 +19,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-DEMOS = ("pingpong", "collectives", "halo", "imbalance")
+DEMOS = ("pingpong", "collectives", "halo", "imbalance", "chain")
 
 
 def launch(
@@ -34,7 +34,10 @@ def launch(
     """Run ``mpiexec -n ranks python -m haiend.mpi_demos.<demo> <args> --json``; return rank 0's JSON.
 
     ``env`` adds to (not replaces) this process's environment, e.g. an MPICH control variable.
-    Raises ``RuntimeError`` with the job's output if it fails.
+    Raises ``RuntimeError`` with the job's output if it fails, and ``subprocess.TimeoutExpired``
+    if it has not ended after ``timeout`` seconds; the job is then killed whole (``mpiexec``, its
+    proxies and every rank, which share a new session), because a deadlocked rank killed alone
+    would leave the others spinning in MPI calls.
     """
     from haiend.machine import mpiexec_path
 
@@ -44,12 +47,33 @@ def launch(
     if mpiexec is None:
         raise RuntimeError("no mpiexec found: pip install mpi4py mpich")
     command = [mpiexec, "-n", str(ranks), sys.executable, "-m", f"haiend.mpi_demos.{demo}", *args, "--json"]
-    done = subprocess.run(
-        command, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+    job = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+        start_new_session=True,
     )
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-4000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    try:
+        stdout, stderr = job.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_session(job)
+        raise
+    if job.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({job.returncode}):\n{stdout[-2000:]}{stderr[-4000:]}")
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def _kill_session(job: subprocess.Popen) -> None:
+    """Kill every process of ``job``'s session (mpiexec started it), then reap mpiexec."""
+    import signal
+
+    try:
+        os.killpg(job.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    job.communicate()
 
 
 def powers_of_two(lo: int, hi: int, per_octave: int = 1) -> list[int]:
