@@ -9,7 +9,9 @@ from haiend import mpi_demos
 from haiend.machine import mpiexec_path
 
 MPIEXEC = mpiexec_path()
-needs_mpiexec = pytest.mark.skipif(MPIEXEC is None, reason="no mpiexec beside this Python or on PATH: pip install mpi4py mpich")
+needs_mpiexec = pytest.mark.skipif(
+    MPIEXEC is None, reason="no mpiexec beside this Python or on PATH: pip install mpi4py mpich"
+)
 
 
 def test_sizes_are_log_spaced_and_include_both_ends():
@@ -57,7 +59,9 @@ def test_collectives_json(op, pickle):
 
 @needs_mpiexec
 def test_allgather_receives_p_minus_one_contributions():
-    rows = mpi_demos.launch("collectives", 3, ["--op", "allgather", "--max-bytes", "16", "--repeats", "2"], timeout=120)
+    rows = mpi_demos.launch(
+        "collectives", 3, ["--op", "allgather", "--max-bytes", "16", "--repeats", "2"], timeout=120
+    )
     assert [r["received_bytes"] for r in rows] == [2 * 8, 2 * 16]
 
 
@@ -87,7 +91,11 @@ def test_periodic_ring_of_blocking_sends_deadlocks_and_is_killed_whole():
     left = []
     for proc in psutil.process_iter(["pid", "cmdline", "create_time", "status"]):
         cmd = " ".join(proc.info["cmdline"] or [])
-        if proc.info["create_time"] >= started and "haiend.mpi_demos.chain" in cmd and proc.info["status"] != "zombie":
+        if (
+            proc.info["create_time"] >= started
+            and "haiend.mpi_demos.chain" in cmd
+            and proc.info["status"] != "zombie"
+        ):
             left.append((proc.info["pid"], cmd))
     assert not left, f"ranks left running after the timeout: {left}"
 
@@ -113,7 +121,9 @@ def test_balanced_split_keeps_the_total_work():
 
     unequal, balanced = bodies_per_rank(100, 3, False), bodies_per_rank(100, 3, True)
     assert unequal == [100, 200, 300] and len(set(balanced)) == 1
-    assert abs(sum(n * n for n in balanced) - sum(n * n for n in unequal)) / sum(n * n for n in unequal) < 0.01
+    assert (
+        abs(sum(n * n for n in balanced) - sum(n * n for n in unequal)) / sum(n * n for n in unequal) < 0.01
+    )
 
 
 def test_spread_runs_from_one_to_the_cores_and_stays_short():

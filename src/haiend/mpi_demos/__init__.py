@@ -61,7 +61,9 @@ def launch(
         _kill_session(job)
         raise
     if job.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed ({job.returncode}):\n{stdout[-2000:]}{stderr[-4000:]}")
+        raise RuntimeError(
+            f"{' '.join(command)} failed ({job.returncode}):\n{stdout[-2000:]}{stderr[-4000:]}"
+        )
     return json.loads(stdout.strip().splitlines()[-1])
 
 

@@ -68,7 +68,15 @@ def run(nbytes: int, periodic: bool, method: str, comm=None) -> list[dict]:
     expected = -1.0 if left == MPI.PROC_NULL else float(left)  # PROC_NULL leaves the buffer as it was
     if not np.all(recv == expected):
         raise RuntimeError(f"rank {rank} received the wrong data from {left}")
-    row = {"rank": rank, "send_s": sent, "done_s": done, "bytes": n * 8, "periodic": periodic, "method": method, "ranks": size}
+    row = {
+        "rank": rank,
+        "send_s": sent,
+        "done_s": done,
+        "bytes": n * 8,
+        "periodic": periodic,
+        "method": method,
+        "ranks": size,
+    }
     rows = comm.gather(row, root=0)
     return rows if rank == 0 else []
 

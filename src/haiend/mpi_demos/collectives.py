@@ -38,13 +38,21 @@ def _call(comm, op: str, pickle: bool):
     from mpi4py import MPI
 
     if op == "allreduce":
-        return (lambda s, r: comm.allreduce(s, op=MPI.SUM)) if pickle else (lambda s, r: comm.Allreduce(s, r, op=MPI.SUM))
+        return (
+            (lambda s, r: comm.allreduce(s, op=MPI.SUM))
+            if pickle
+            else (lambda s, r: comm.Allreduce(s, r, op=MPI.SUM))
+        )
     if op == "allgather":
         return (lambda s, r: comm.allgather(s)) if pickle else (lambda s, r: comm.Allgather(s, r))
     if op == "bcast":
         return (lambda s, r: comm.bcast(s, root=0)) if pickle else (lambda s, r: comm.Bcast(s, root=0))
     if op == "reduce":
-        return (lambda s, r: comm.reduce(s, op=MPI.SUM, root=0)) if pickle else (lambda s, r: comm.Reduce(s, r, op=MPI.SUM, root=0))
+        return (
+            (lambda s, r: comm.reduce(s, op=MPI.SUM, root=0))
+            if pickle
+            else (lambda s, r: comm.Reduce(s, r, op=MPI.SUM, root=0))
+        )
     raise ValueError(f"unknown collective {op!r}; choose from {', '.join(OPS)}")
 
 
@@ -73,7 +81,14 @@ def run(op: str, sizes, repeats: int | None = None, pickle: bool = False, comm=N
                 call(send, recv)
             mine = (time.perf_counter() - t0) / reps
             best = min(best, comm.allreduce(mine, op=MPI.MAX))
-        row = {"op": op, "ranks": ranks, "bytes": n * 8, "time_s": best, "path": "pickle" if pickle else "buffer", "repeats": reps}
+        row = {
+            "op": op,
+            "ranks": ranks,
+            "bytes": n * 8,
+            "time_s": best,
+            "path": "pickle" if pickle else "buffer",
+            "repeats": reps,
+        }
         if op == "allgather":
             row["received_bytes"] = (ranks - 1) * n * 8  # every contribution but its own
         rows.append(row)
@@ -81,7 +96,9 @@ def run(op: str, sizes, repeats: int | None = None, pickle: bool = False, comm=N
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m haiend.mpi_demos.collectives", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m haiend.mpi_demos.collectives", description=__doc__.split("\n")[0]
+    )
     p.add_argument("--op", choices=OPS, default="allreduce")
     p.add_argument("--min-bytes", type=int, default=8)
     p.add_argument("--max-bytes", type=int, default=8 * 2**20)
@@ -95,7 +112,17 @@ def main(argv=None) -> int:
     from mpi4py import MPI
 
     if MPI.COMM_WORLD.Get_rank() == 0:
-        emit(rows, args.json, (("op", "{op}"), ("ranks", "{ranks}"), ("bytes", "{bytes}"), ("time s", "{time_s:.3e}"), ("path", "{path}")))
+        emit(
+            rows,
+            args.json,
+            (
+                ("op", "{op}"),
+                ("ranks", "{ranks}"),
+                ("bytes", "{bytes}"),
+                ("time s", "{time_s:.3e}"),
+                ("path", "{path}"),
+            ),
+        )
     return 0
 
 
