@@ -235,7 +235,16 @@ def test_mpi_bench_without_mpiexec_says_what_is_missing(monkeypatch):
 
 def test_the_launcher_hides_this_process_rank_variables(monkeypatch):
     seen = {}
-    monkeypatch.setattr(mpi.subprocess, "run", lambda command, **options: seen.update(command=command, **options))
+
+    class Job:  # stands in for the launched mpiexec: records how it was started
+        def __init__(self, command, **options):
+            seen.update(command=command, **options)
+            self.returncode = 0
+
+        def communicate(self, timeout=None):
+            return "", ""
+
+    monkeypatch.setattr(mpi.subprocess, "Popen", Job)
     monkeypatch.setattr(machine, "mpiexec_path", lambda: "/opt/mpi/bin/mpiexec")
     monkeypatch.setenv("PMI_RANK", "1")
     monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "2")
@@ -245,6 +254,7 @@ def test_the_launcher_hides_this_process_rank_variables(monkeypatch):
     assert seen["command"][-6:] == ["-m", "haiend", "bench", "stream", "--variants", "mpi"]
     assert "PMI_RANK" not in seen["env"] and "OMPI_COMM_WORLD_SIZE" not in seen["env"]
     assert seen["env"]["HAIEND_SIZE"] == "quick" and seen["env"]["EXTRA"] == "1"
+    assert seen["start_new_session"]  # so that a job past its time is killed whole
 
 
 @pytest.mark.mpi

@@ -9,7 +9,9 @@ from haiend import mpi_demos
 from haiend.machine import mpiexec_path
 
 MPIEXEC = mpiexec_path()
-needs_mpiexec = pytest.mark.skipif(MPIEXEC is None, reason="no mpiexec beside this Python or on PATH: pip install mpi4py mpich")
+needs_mpiexec = pytest.mark.skipif(
+    MPIEXEC is None, reason="no mpiexec beside this Python or on PATH: pip install mpi4py mpich"
+)
 
 
 def test_sizes_are_log_spaced_and_include_both_ends():
@@ -51,6 +53,51 @@ def test_collectives_json(op, pickle):
     rows = mpi_demos.launch("collectives", 2, args, timeout=120)
     assert [r["bytes"] for r in rows] == [8, 16, 32, 64]
     assert all(r["op"] == op and r["ranks"] == 2 and r["time_s"] > 0 for r in rows)
+    if op == "allgather":
+        assert all(r["received_bytes"] == (2 - 1) * r["bytes"] for r in rows)
+
+
+@needs_mpiexec
+def test_allgather_receives_p_minus_one_contributions():
+    rows = mpi_demos.launch(
+        "collectives", 3, ["--op", "allgather", "--max-bytes", "16", "--repeats", "2"], timeout=120
+    )
+    assert [r["received_bytes"] for r in rows] == [2 * 8, 2 * 16]
+
+
+def test_chain_neighbours_open_and_periodic():
+    from haiend.mpi_demos.chain import neighbours
+
+    null = -2
+    assert [neighbours(r, 3, False, null) for r in range(3)] == [(1, null), (2, 0), (null, 1)]
+    assert [neighbours(r, 3, True, null) for r in range(3)] == [(1, 2), (2, 0), (0, 1)]
+
+
+@needs_mpiexec
+@pytest.mark.parametrize("method", ["send-recv", "sendrecv"])
+def test_open_chain_completes_and_reports_every_rank(method):
+    rows = mpi_demos.launch("chain", 3, ["--bytes", "4096", "--method", method], timeout=120)
+    assert [r["rank"] for r in rows] == [0, 1, 2]
+    assert all(r["done_s"] >= r["send_s"] >= 0 and r["ranks"] == 3 and not r["periodic"] for r in rows)
+
+
+@needs_mpiexec
+def test_periodic_ring_of_blocking_sends_deadlocks_and_is_killed_whole():
+    import psutil
+
+    started = __import__("time").time() - 1
+    with pytest.raises(subprocess.TimeoutExpired):
+        mpi_demos.launch("chain", 2, ["--bytes", str(64 * 2**20), "--periodic"], timeout=8)
+    left = []
+    for proc in psutil.process_iter(["pid", "cmdline", "create_time", "status"]):
+        cmd = " ".join(proc.info["cmdline"] or [])
+        if (
+            proc.info["create_time"] >= started
+            and "haiend.mpi_demos.chain" in cmd
+            and proc.info["status"] != "zombie"
+        ):
+            left.append((proc.info["pid"], cmd))
+    assert not left, f"ranks left running after the timeout: {left}"
 
 
 @needs_mpiexec
@@ -74,7 +121,19 @@ def test_balanced_split_keeps_the_total_work():
 
     unequal, balanced = bodies_per_rank(100, 3, False), bodies_per_rank(100, 3, True)
     assert unequal == [100, 200, 300] and len(set(balanced)) == 1
-    assert abs(sum(n * n for n in balanced) - sum(n * n for n in unequal)) / sum(n * n for n in unequal) < 0.01
+    assert (
+        abs(sum(n * n for n in balanced) - sum(n * n for n in unequal)) / sum(n * n for n in unequal) < 0.01
+    )
+
+
+def test_spread_runs_from_one_to_the_cores_and_stays_short():
+    from haiend.threads import spread
+
+    assert spread(1) == [1] and spread(2) == [1, 2] and spread(6) == [1, 2, 4, 6]
+    big = spread(256, points=7)
+    assert big[0] == 1 and big[-1] == 256 and len(big) == 7 and big == sorted(set(big))
+    with pytest.raises(ValueError):
+        spread(0)
 
 
 def test_unknown_demo_is_refused():

@@ -7,6 +7,7 @@ A run started without ``mpiexec`` is a world of one rank, so every ``mpi`` varia
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -74,7 +75,7 @@ def launch(
     The launcher gets this process's environment, plus ``env``, without the variables a launcher
     gives its ranks: a process that initialised MPI itself would otherwise hand them down, and
     the new ranks would take them for their own. ``subprocess.TimeoutExpired`` is raised after
-    ``timeout`` seconds. ``mpiexec`` chooses the launcher (default: the one beside this Python's
+    ``timeout`` seconds, when the whole job (every process of its session) has been killed. ``mpiexec`` chooses the launcher (default: the one beside this Python's
     mpi4py, else the first on the PATH).
     """
     from haiend import machine
@@ -84,6 +85,23 @@ def launch(
         return None
     command = [mpiexec, "-n", str(ranks), sys.executable, "-m", module, *args]
     clean = {key: value for key, value in os.environ.items() if not key.startswith(RANK_VARIABLES)}
-    return subprocess.run(
-        command, env={**clean, **(env or {})}, capture_output=True, text=True, timeout=timeout
+    # A session of its own, so that a job past its time is killed whole: mpiexec, its proxies and
+    # every rank. Killing mpiexec alone would leave deadlocked ranks spinning in MPI calls.
+    job = subprocess.Popen(
+        command,
+        env={**clean, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
+    try:
+        stdout, stderr = job.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(job.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        job.communicate()
+        raise
+    return subprocess.CompletedProcess(command, job.returncode, stdout, stderr)

@@ -64,3 +64,21 @@ def _set_numba_threads(n: int) -> None:
     except ImportError:
         return
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+
+
+def spread(most: int | None = None, points: int = 7) -> list[int]:
+    """Thread or rank counts for a scaling sweep: 1 to ``most`` (default: every usable core).
+
+    Powers of two below ``most``, then ``most`` itself, so the sweep ends on the machine's own
+    count whatever it is (2 vCPUs, 6 cores, 64). On a big node the list is thinned to ``points``
+    counts, always keeping 1 and ``most``, so that a notebook's sweep stays short there too.
+    Counts above ``most`` are oversubscription, which a caller adds on purpose and labels.
+    """
+    most = available() if most is None else int(most)
+    if most < 1 or points < 2:
+        raise ValueError("need most >= 1 and points >= 2")
+    counts = [1 << k for k in range(most.bit_length()) if 1 << k < most] + [most]
+    if len(counts) <= points:
+        return counts
+    step = (len(counts) - 1) / (points - 1)
+    return sorted({counts[round(i * step)] for i in range(points)})

@@ -16,7 +16,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-DEMOS = ("pingpong", "collectives", "halo", "imbalance")
+DEMOS = ("pingpong", "collectives", "halo", "imbalance", "chain")
 
 
 def launch(
@@ -31,7 +31,8 @@ def launch(
     """Run ``mpiexec -n ranks python -m haiend.mpi_demos.<demo> <args> --json``; return rank 0's JSON.
 
     ``env`` adds to (not replaces) this process's environment, e.g. an MPICH control variable.
-    Raises ``RuntimeError`` with the job's output if it fails.
+    Raises ``RuntimeError`` with the job's output if it fails, and ``subprocess.TimeoutExpired``
+    if it has not ended after ``timeout`` seconds, the whole job killed (:func:`haiend.mpi.launch`).
     """
     from haiend import mpi
 

@@ -3,14 +3,17 @@
     mpiexec -n P python -m haiend.mpi_demos.collectives [--op allreduce] [--min-bytes 8]
         [--max-bytes 8388608] [--per-octave 1] [--repeats N] [--pickle] [--json]
 
-``bytes`` is each rank's contribution (float64 values, so a multiple of 8): for Allgather every
-rank ends with ``P * bytes``. Each sample is the mean of ``repeats`` back-to-back calls, started
+``bytes`` is each rank's contribution (float64 values, so a multiple of 8). For Allgather every
+rank ends with ``P * bytes`` but already had its own ``bytes``: it *receives* ``(P - 1) * bytes``
+(``received_bytes``), whatever the algorithm (ring, recursive doubling, Bruck), so its traffic
+grows linearly with P. Each sample is the mean of ``repeats`` back-to-back calls, started
 together after a barrier; the time reported is the best sample of the *slowest* rank (a
 collective is done when its last rank is). With ``--pickle`` the lower-case methods
 (``allreduce``, ``allgather``, ``bcast``, ``reduce``) move the same arrays as pickled objects,
 the reduction then being NumPy's ``+`` run by mpi4py on unpickled arrays.
 
-Output on rank 0 (``--json``): a list of ``{"op", "ranks", "bytes", "time_s", "path", "repeats"}``.
+Output on rank 0 (``--json``): a list of ``{"op", "ranks", "bytes", "time_s", "path", "repeats"}``,
+plus ``received_bytes`` for Allgather.
 """
 
 from __future__ import annotations
@@ -35,13 +38,21 @@ def _call(comm, op: str, pickle: bool):
     from mpi4py import MPI
 
     if op == "allreduce":
-        return (lambda s, r: comm.allreduce(s, op=MPI.SUM)) if pickle else (lambda s, r: comm.Allreduce(s, r, op=MPI.SUM))
+        return (
+            (lambda s, r: comm.allreduce(s, op=MPI.SUM))
+            if pickle
+            else (lambda s, r: comm.Allreduce(s, r, op=MPI.SUM))
+        )
     if op == "allgather":
         return (lambda s, r: comm.allgather(s)) if pickle else (lambda s, r: comm.Allgather(s, r))
     if op == "bcast":
         return (lambda s, r: comm.bcast(s, root=0)) if pickle else (lambda s, r: comm.Bcast(s, root=0))
     if op == "reduce":
-        return (lambda s, r: comm.reduce(s, op=MPI.SUM, root=0)) if pickle else (lambda s, r: comm.Reduce(s, r, op=MPI.SUM, root=0))
+        return (
+            (lambda s, r: comm.reduce(s, op=MPI.SUM, root=0))
+            if pickle
+            else (lambda s, r: comm.Reduce(s, r, op=MPI.SUM, root=0))
+        )
     raise ValueError(f"unknown collective {op!r}; choose from {', '.join(OPS)}")
 
 
@@ -70,12 +81,24 @@ def run(op: str, sizes, repeats: int | None = None, pickle: bool = False, comm=N
                 call(send, recv)
             mine = (time.perf_counter() - t0) / reps
             best = min(best, comm.allreduce(mine, op=MPI.MAX))
-        rows.append({"op": op, "ranks": ranks, "bytes": n * 8, "time_s": best, "path": "pickle" if pickle else "buffer", "repeats": reps})
+        row = {
+            "op": op,
+            "ranks": ranks,
+            "bytes": n * 8,
+            "time_s": best,
+            "path": "pickle" if pickle else "buffer",
+            "repeats": reps,
+        }
+        if op == "allgather":
+            row["received_bytes"] = (ranks - 1) * n * 8  # every contribution but its own
+        rows.append(row)
     return rows if comm.Get_rank() == 0 else []
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m haiend.mpi_demos.collectives", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m haiend.mpi_demos.collectives", description=__doc__.split("\n")[0]
+    )
     p.add_argument("--op", choices=OPS, default="allreduce")
     p.add_argument("--min-bytes", type=int, default=8)
     p.add_argument("--max-bytes", type=int, default=8 * 2**20)
@@ -89,7 +112,17 @@ def main(argv=None) -> int:
     from mpi4py import MPI
 
     if MPI.COMM_WORLD.Get_rank() == 0:
-        emit(rows, args.json, (("op", "{op}"), ("ranks", "{ranks}"), ("bytes", "{bytes}"), ("time s", "{time_s:.3e}"), ("path", "{path}")))
+        emit(
+            rows,
+            args.json,
+            (
+                ("op", "{op}"),
+                ("ranks", "{ranks}"),
+                ("bytes", "{bytes}"),
+                ("time s", "{time_s:.3e}"),
+                ("path", "{path}"),
+            ),
+        )
     return 0
 
 

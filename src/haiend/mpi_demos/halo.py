@@ -86,7 +86,17 @@ def run(nx: int, rows: int, steps: int, comm=None) -> list[dict]:
             once(method)
             mine = (time.perf_counter() - t0) / steps
             best = min(best, comm.allreduce(mine, op=MPI.MAX))
-        out.append({"method": method, "ranks": size, "nx": nx, "rows": rows, "steps": steps, "time_per_step_s": best, "exchange_bytes": 2 * nx * 8})
+        out.append(
+            {
+                "method": method,
+                "ranks": size,
+                "nx": nx,
+                "rows": rows,
+                "steps": steps,
+                "time_per_step_s": best,
+                "exchange_bytes": 2 * nx * 8,
+            }
+        )
     return out if rank == 0 else []
 
 
@@ -103,7 +113,11 @@ def main(argv=None) -> int:
     from mpi4py import MPI
 
     if MPI.COMM_WORLD.Get_rank() == 0:
-        emit(rows, args.json, (("method", "{method}"), ("ranks", "{ranks}"), ("s per step", "{time_per_step_s:.3e}")))
+        emit(
+            rows,
+            args.json,
+            (("method", "{method}"), ("ranks", "{ranks}"), ("s per step", "{time_per_step_s:.3e}")),
+        )
     return 0
 
 

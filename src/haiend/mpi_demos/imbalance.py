@@ -33,7 +33,9 @@ def bodies_per_rank(bodies: int, ranks: int, balanced: bool) -> list[int]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--bodies", type=int, default=256, help="bodies on rank 0 (rank r gets (r+1) times as many)")
+    parser.add_argument(
+        "--bodies", type=int, default=256, help="bodies on rank 0 (rank r gets (r+1) times as many)"
+    )
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--balanced", action="store_true", help="the same total work, split evenly")
     parser.add_argument("--json", action="store_true")
@@ -69,8 +71,10 @@ def main(argv: list[str] | None = None) -> None:
         else:
             print(f"{'rank':>4} {'bodies':>7} {'compute ms':>11} {'wait ms':>9} {'wait CPU ms':>12}")
             for r in rows:
-                print(f"{r['rank']:>4} {r['bodies']:>7} {1e3 * r['compute_s']:>11.2f} {1e3 * r['wait_s']:>9.2f}"
-                      f" {1e3 * r['wait_cpu_s']:>12.2f}")
+                print(
+                    f"{r['rank']:>4} {r['bodies']:>7} {1e3 * r['compute_s']:>11.2f} {1e3 * r['wait_s']:>9.2f}"
+                    f" {1e3 * r['wait_cpu_s']:>12.2f}"
+                )
 
 
 if __name__ == "__main__":

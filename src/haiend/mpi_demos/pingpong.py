@@ -90,7 +90,9 @@ def run(sizes, repeats: int | None = None, pickle: bool = False, comm=None) -> l
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m haiend.mpi_demos.pingpong", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m haiend.mpi_demos.pingpong", description=__doc__.split("\n")[0]
+    )
     p.add_argument("--min-bytes", type=int, default=8)
     p.add_argument("--max-bytes", type=int, default=64 * 2**20)
     p.add_argument("--per-octave", type=int, default=1, help="sizes per doubling (default 1: powers of two)")
@@ -105,7 +107,16 @@ def main(argv=None) -> int:
     from mpi4py import MPI
 
     if MPI.COMM_WORLD.Get_rank() == 0:
-        emit(rows, args.json, (("bytes", "{bytes}"), ("latency s", "{latency_s:.3e}"), ("GB/s", "{bandwidth_gb_s:.3f}"), ("path", "{path}")))
+        emit(
+            rows,
+            args.json,
+            (
+                ("bytes", "{bytes}"),
+                ("latency s", "{latency_s:.3e}"),
+                ("GB/s", "{bandwidth_gb_s:.3f}"),
+                ("path", "{path}"),
+            ),
+        )
     return 0
 
 

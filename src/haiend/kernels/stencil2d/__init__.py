@@ -21,6 +21,19 @@ lands near 16/24 of the memory's bandwidth; a variant that applies several sweep
 in cache (temporal blocking, ``numba_blocked``) moves fewer bytes than the count says and may
 legitimately score above 1.0: the figure then says how much faster it is than streaming allows.
 
+Traffic of the NumPy variant (``numpy_impl``), counted the one way this project uses everywhere:
+memory traffic per interior point and sweep, in float64 values of 8 bytes, with each pass over
+the grid streaming its operands once (the rows a pass reads twice, such as the rows above and
+below, come from cache, as in the 16-byte count) and a write to a line not yet in cache costing
+a write-allocate read. Its four ufunc calls are four passes: ``add(above, below, out=inner)``
+reads the old grid and writes ``inner`` (8 + 8 + 8 write-allocate = 24), ``add(inner, left,
+out=inner)`` and ``add(inner, right, out=inner)`` each read ``inner`` and the old grid and write
+``inner`` back (3 x 8 = 24 each, no write-allocate: the line was just read), and
+``multiply(inner, 0.25, out=inner)`` reads and writes ``inner`` (16): 88 bytes per point and
+sweep, 5.5 times the 16 counted and about 3.7 times the 24 a compiled loop moves with
+write-allocate. The kernel still *counts* 16 bytes for every variant, so NumPy's score is the
+share of streaming speed it reaches, not a bandwidth.
+
 Tolerance (float64): 1e-13. Every realisation adds the same four numbers in its own order, so
 one sweep differs from the reference by a few ulps of values that stay within [0, 1] (about
 4e-16); a sweep is an average, which never amplifies an earlier difference, so differences add
