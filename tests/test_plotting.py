@@ -63,3 +63,19 @@ def test_float32_roofline_uses_the_sgemm_peak():
     fig = plotting.roofline(roofs, [], dtype="float32")
     (roof_line,) = [line for line in fig.axes[0].get_lines() if line.get_label().startswith("roof,")]
     assert max(roof_line.get_ydata()) == pytest.approx(100.0)
+
+
+def test_many_results_of_several_kernels_get_a_legend_by_variant_and_kernel(ceilings):
+    from dataclasses import replace
+
+    variants = ("numpy", "numba", "numba_parallel", "c", "mpi")
+    kernels = ("stream.scale", "stream.add", "stream.triad")
+    results = [replace(make_record(v, 2e9 + i), kernel=k) for k in kernels for i, v in enumerate(variants)]
+    fig = plotting.roofline(ceilings, results, legend="below")
+    ax = fig.axes[0]
+    entries = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert [e for e in entries if not e.startswith(("roof,", "theoretical"))] == [*variants, *kernels]
+    placed = [line for line in ax.get_lines() if len(line.get_xdata()) == 1]
+    assert len(placed) == len(variants) * len(kernels)  # every result is still a point
+    assert len({line.get_color() for line in placed}) == len(variants)
+    assert len({line.get_marker() for line in placed}) == len(kernels)

@@ -38,6 +38,40 @@ def _label(record: Record) -> str:
     return f"{record.kernel} / {record.variant}{suffix}"
 
 
+# Beyond this many results of several kernels, a legend entry per point is too small to read:
+# colour then stands for the variant and the marker for the kernel (the table has the figures).
+ONE_ENTRY_EACH_UP_TO = 10
+
+
+def _variant_label(record: Record) -> str:
+    parallel = record.threads * record.ranks
+    return f"{record.variant}, {parallel} threads" if parallel > 1 else record.variant
+
+
+def _place_encoded(ax, records: list[Record], kernels: list[str]) -> None:
+    """Place many results legibly: one colour per variant, one marker per kernel, one legend
+    entry for each colour and each marker rather than one per point."""
+    import matplotlib.pyplot as plt
+
+    variants = list(dict.fromkeys(_variant_label(r) for r in records))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colour = {v: colours[i % len(colours)] for i, v in enumerate(variants)}
+    marker = {k: MARKERS[i % len(MARKERS)].lstrip("-") for i, k in enumerate(kernels)}
+    for record in records:
+        ax.plot(
+            record.intensity,
+            record.gflop_per_s,
+            linestyle="none",
+            marker=marker[record.kernel],
+            color=colour[_variant_label(record)],
+            markersize=8,
+        )
+    for v in variants:
+        ax.plot([], [], "s", color=colour[v], label=v)
+    for k in kernels:
+        ax.plot([], [], linestyle="none", marker=marker[k], color="dimgrey", label=k)
+
+
 def roofline(
     ceilings: Ceilings,
     results: Iterable[Any] = (),
@@ -50,7 +84,9 @@ def roofline(
 ):
     """Draw the roofs for ``threads`` (default: every measured count) and place each result.
 
-    ``legend="below"`` puts the legend under the axes, for charts with many results;
+    ``legend="below"`` puts the legend under the axes, for charts with many results; beyond
+    ``ONE_ENTRY_EACH_UP_TO`` results of several kernels, colour stands for the variant and the
+    marker for the kernel, so that the legend stays short enough to read;
     ``dtype="float32"`` draws the float32 roofs (the measured sgemm peak).
 
     Pure data movement (zero flops, STREAM copy) has no place on a flop/s axis and is listed
@@ -88,18 +124,20 @@ def roofline(
             linestyle=":",
             label=f"theoretical FP64 peak, 1 core: {ceilings.theoretical_peak_per_core / 1e9:.0f} GFLOP/s",
         )
-    left_out = []
-    for i, record in enumerate(records):
-        if record.flops <= 0:
-            left_out.append(record)
-            continue
-        ax.plot(
-            record.intensity,
-            record.gflop_per_s,
-            MARKERS[i % len(MARKERS)],
-            markersize=8,
-            label=f"{_label(record)}: {record.gflop_per_s:.2f} GFLOP/s",
-        )
+    left_out = [r for r in records if r.flops <= 0]
+    placed = [r for r in records if r.flops > 0]
+    kernels = list(dict.fromkeys(r.kernel for r in placed))
+    if len(placed) > ONE_ENTRY_EACH_UP_TO and len(kernels) > 1:
+        _place_encoded(ax, placed, kernels)
+    else:
+        for i, record in enumerate(placed):
+            ax.plot(
+                record.intensity,
+                record.gflop_per_s,
+                MARKERS[i % len(MARKERS)],
+                markersize=8,
+                label=f"{_label(record)}: {record.gflop_per_s:.2f} GFLOP/s",
+            )
     if left_out:
         kernels_left_out = ", ".join(sorted({r.kernel for r in left_out}))
         ax.plot([], [], " ", label=f"not placed (no flops): {len(left_out)} result(s) of {kernels_left_out}")
