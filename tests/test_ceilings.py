@@ -7,7 +7,7 @@ import pytest
 from haiend import ceilings, tables, threads
 from haiend.ceilings import Ceilings
 from haiend.errors import HaiendError
-from haiend.roofline import Roof
+from haiend.roofline import CacheLevel, Roof
 
 SAMPLE = Ceilings(
     machine_id="test-cpu-0123abcd",
@@ -21,6 +21,10 @@ SAMPLE = Ceilings(
     environment={"OMP_NUM_THREADS": "4"},
     measured_at="2025-01-01T00:00:00.000000Z",
     quick=True,
+    levels={
+        1: (CacheLevel("L1d", 32768, False, 200e9, "C triad, L1d"), CacheLevel("L2", 2**20, False, 90e9, "C triad, L2"),
+            CacheLevel("L3", 32 * 2**20, True, 40e9, "C triad, L3")),
+    },  # fmt: skip
 )
 
 
@@ -47,8 +51,13 @@ def test_roof_picks_the_largest_measured_count_not_above(n, chosen):
 
 def test_the_ceilings_table():
     table = tables.ceilings(SAMPLE)
-    assert [list(row.values()) for row in table.rows] == [["1", "10.0", "40.0", "4.00"], ["4", "30.0", "150.0", "5.00"]]
-    assert list(table.rows[0]) == ["threads", "bandwidth GB/s", "peak GFLOP/s", "ridge flop/byte"]
+    assert [list(row.values()) for row in table.rows] == [
+        ["1", "10.0", "40.0", "4.00", "200.0", "90.0", "40.0"],
+        ["4", "30.0", "150.0", "5.00"],
+    ]
+    assert list(table.rows[0]) == [
+        "threads", "bandwidth GB/s", "peak GFLOP/s", "ridge flop/byte", "L1d GB/s", "L2 GB/s", "L3 GB/s"
+    ]  # fmt: skip
     assert table.notes == SAMPLE.notes() and SAMPLE.machine_id in table.caption
 
 
@@ -66,6 +75,7 @@ def fake_measure(monkeypatch):
             environment=info.get("performance_environment", {}),
             measured_at=f"measurement {len(calls)}",
             quick=quick,
+            levels={1: (CacheLevel("L2", 2**20, False, 80e9, "fake L2"),)},
         )
 
     monkeypatch.setattr(ceilings, "measure", measure)
@@ -143,3 +153,31 @@ def test_float32_roof_keeps_the_bandwidth_and_takes_the_sgemm_peak():
 def test_ceilings_without_a_float32_peak_say_how_to_get_one():
     with pytest.raises(HaiendError, match="remeasure"):
         Ceilings("m", {1: Roof(10e9, 50e9, 1)}).roof(1, "float32")
+
+
+@pytest.mark.parametrize(
+    "threads_, footprint, level, bandwidth",
+    [
+        (1, 16 * 2**10, "L1d", 200e9),
+        (1, 2**20, "L2", 90e9),  # exactly one core's L2
+        (1, 24 * 2**20, "L3", 40e9),  # the stream lab's quick size in a 32 MiB L3
+        (1, 64 * 2**20, "memory", 10e9),
+        (4, 3 * 2**20, "memory", 30e9),  # no level measured with 4 threads: memory's roof
+    ],
+)
+def test_a_working_set_is_judged_by_the_level_it_fits_in(threads_, footprint, level, bandwidth):
+    roof = SAMPLE.roof(threads_, footprint=footprint)
+    assert (roof.level, roof.bandwidth) == (level, bandwidth)
+    assert roof.peak == SAMPLE.roofs[threads_].peak
+    if level != "memory":
+        assert roof.bandwidth_source.startswith("C triad")
+
+
+def test_private_levels_hold_each_threads_share():
+    from haiend.roofline import level_of
+
+    levels = SAMPLE.levels[1]
+    assert level_of(1.5 * 2**20, 1, levels) == "L3"  # too big for one core's L2
+    assert level_of(1.5 * 2**20, 2, levels) == "L2"  # two shares of 0.75 MiB fit two L2s
+    assert level_of(40 * 2**20, 1, levels) == "memory"  # a shared L3 holds the whole or nothing
+    assert level_of(40 * 2**20, 64, levels) == "L2"  # 64 shares of 0.625 MiB

@@ -255,7 +255,7 @@ def run_variant(
             name=f"{kernel.name}/{variant_name}",
         )
     dtype = str(getattr(result, "dtype", "float64"))
-    roof = _roof_for(variant, ceilings, used_threads * ranks, dtype)
+    roof = _roof_for(variant, ceilings, used_threads * ranks, dtype, kernel.footprint(size))
     bytes_moved, flops = kernel.bytes_moved(size), kernel.flops(size)
     median = timing.median
     record = records.Record(
@@ -290,10 +290,12 @@ def run_variant(
     return Outcome(kernel.name, variant_name, size, "measured", check=check, timing=timing, record=record)
 
 
-def _roof_for(variant, ceilings: Ceilings | None, n_threads: int, dtype: str) -> Roof | None:
+def _roof_for(variant, ceilings: Ceilings | None, n_threads: int, dtype: str, footprint: float) -> Roof | None:
+    """The roof a result is judged by: this many threads, this dtype, and the bandwidth of the
+    level of the memory hierarchy that the kernel's data fits in (memory, or a cache)."""
     if ceilings is None or variant.device != "cpu":
         return None  # a CPU roof says nothing about a GPU; GPU roofs are measured on a GPU
-    return ceilings.roof(n_threads, dtype)
+    return ceilings.roof(n_threads, dtype, footprint=footprint)
 
 
 def _roof_dict(roof: Roof | None) -> dict[str, Any]:
@@ -305,6 +307,7 @@ def _roof_dict(roof: Roof | None) -> dict[str, Any]:
         "threads": roof.threads,
         "bandwidth_source": roof.bandwidth_source,
         "peak_source": roof.peak_source,
+        "level": roof.level,
     }
 
 

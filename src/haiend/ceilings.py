@@ -28,7 +28,7 @@ import numpy as np
 
 from haiend import machine, records, threads
 from haiend.errors import HaiendError
-from haiend.roofline import Roof, simd_doubles, theoretical_peak
+from haiend.roofline import CacheLevel, Roof, level_of, simd_doubles, theoretical_peak
 from haiend.timing import benchmark
 
 DGEMM_N = 2048
@@ -48,13 +48,25 @@ class Ceilings:
     environment: dict[str, str] = field(default_factory=dict)
     measured_at: str = ""
     quick: bool = False
+    levels: dict[int, tuple[CacheLevel, ...]] = field(default_factory=dict)  # cache bandwidths by thread count
 
-    def roof(self, threads_: int = 1, dtype: str = "float64") -> Roof:
+    def roof(self, threads_: int = 1, dtype: str = "float64", footprint: float | None = None) -> Roof:
         """The roof for ``threads_`` (that count if measured, else the largest measured below it)
-        and ``dtype``: float32 keeps the bandwidth and takes the measured sgemm peak."""
+        and ``dtype``: float32 keeps the bandwidth and takes the measured sgemm peak.
+
+        With ``footprint`` (the bytes a kernel's data takes), the bandwidth is that of the level
+        of the hierarchy the data fits in (:func:`haiend.roofline.level_of`): a working set in
+        L2 is judged against L2's bandwidth, not memory's.
+        """
         counts = sorted(self.roofs)
         below = [c for c in counts if c <= threads_] or counts[:1]
         roof = self.roofs[below[-1]]
+        if footprint is not None and self.levels.get(below[-1]):
+            levels = self.levels[below[-1]]
+            where = level_of(footprint, threads_, levels)
+            level = next((lv for lv in levels if lv.name == where), None)
+            if level is not None:
+                roof = replace(roof, bandwidth=level.bandwidth, bandwidth_source=level.source, level=level.name)
         if dtype == "float32":
             if below[-1] not in self.float32_peaks:
                 raise HaiendError("these ceilings have no float32 peak: run 'haiend roofline --remeasure'.")
@@ -80,6 +92,14 @@ class Ceilings:
             "environment": self.environment,
             "measured_at": self.measured_at,
             "quick": self.quick,
+            "levels": {
+                str(n): [
+                    {"name": lv.name, "capacity": lv.capacity, "shared": lv.shared, "bandwidth": lv.bandwidth,
+                     "source": lv.source}
+                    for lv in levels
+                ]
+                for n, levels in self.levels.items()
+            },
         }
 
     @classmethod
@@ -95,11 +115,14 @@ class Ceilings:
             environment=data.get("environment", {}),
             measured_at=data.get("measured_at", ""),
             quick=bool(data.get("quick", False)),
+            levels={int(n): tuple(CacheLevel(**lv) for lv in levels) for n, levels in data.get("levels", {}).items()},
         )
 
     def notes(self) -> list[str]:
         """Where each figure came from, in sentences, for the CLI and the notebooks alike."""
         lines = [f"{n} thread(s): {r.bandwidth_source}; {r.peak_source}" for n, r in sorted(self.roofs.items())]
+        for n, levels in sorted(self.levels.items()):
+            lines += [f"{n} thread(s), data in {lv.name}: {lv.source}" for lv in levels]
         if self.theoretical_peak_per_core:
             lines.append(
                 f"theoretical FP64 peak per core: {self.theoretical_peak_per_core / 1e9:.1f} GFLOP/s"
@@ -130,7 +153,8 @@ def get(
         cached = records.load_ceilings(info["machine_id"], directory)
         if cached is not None:
             ceilings = Ceilings.from_dict(cached)
-            complete = bool(ceilings.float32_peaks)  # caches from before float32 roofs existed
+            # caches from before float32 roofs and cache levels were measured are measured again
+            complete = bool(ceilings.float32_peaks) and (bool(ceilings.levels) or not cache_levels(info))
             if complete and ceilings.environment == environment and (quick or not ceilings.quick):
                 return ceilings
     ceilings = measure(info, quick=quick, progress=progress)
@@ -143,7 +167,7 @@ def measure(info: dict[str, Any] | None = None, *, quick: bool = False, progress
     info = info or machine.describe()
     say = progress or (lambda message: None)
     counts = sorted({1, threads.available()})
-    roofs, float32_peaks = {}, {}
+    roofs, float32_peaks, levels = {}, {}, {}
     for n in counts:
         say(f"measuring memory bandwidth with {n} thread(s)")
         bandwidth, bandwidth_source = measure_bandwidth(info, n, quick=quick)
@@ -161,6 +185,8 @@ def measure(info: dict[str, Any] | None = None, *, quick: bool = False, progress
             peak_source += " (best of two tries)"
         roofs[n] = Roof(bandwidth, peak, n, bandwidth_source, peak_source)
         float32_peaks[n] = measure_gemm(n, quick=quick, dtype=np.float32)
+        say(f"measuring the bandwidth of each cache level with {n} thread(s)")
+        levels[n] = measure_levels(info, n, quick=quick)
     say("measuring the core clock")
     clock = measure_clock()
     per_core = None
@@ -175,6 +201,7 @@ def measure(info: dict[str, Any] | None = None, *, quick: bool = False, progress
         environment=info.get("performance_environment", {}),
         measured_at=records.now_stamp(),
         quick=quick,
+        levels={n: lv for n, lv in levels.items() if lv},
     )
 
 
@@ -199,6 +226,73 @@ def measure_bandwidth(info: dict[str, Any], n_threads: int, *, quick: bool = Fal
         source = f"STREAM triad ({name}), n={size[0]}, {n_threads} thread(s), best of {timing.n_repeat}"
         return triad.bytes_moved(size) / timing.min, source
     raise HaiendError("no STREAM triad realisation can run here, so no bandwidth can be measured.")
+
+
+def cache_levels(info: dict[str, Any]) -> list[tuple[str, int, bool]]:
+    """(name, capacity in bytes, shared) of each data cache level the fingerprint reports.
+
+    The last level is taken as shared by every core used and the others as private to a core,
+    which is how most CPUs are built (on AMD EPYC the L3 is shared by the cores of one CCX only;
+    a thread count beyond one CCX overstates the L3 it can use).
+    """
+    caches = {name: size for name, size in (info.get("caches") or {}).items() if name != "L1i" and size}
+    names = sorted(caches, key=lambda name: caches[name])
+    return [(name, int(caches[name]), name == names[-1] and len(names) > 1) for name in names]
+
+
+def measure_levels(info: dict[str, Any], n_threads: int, *, quick: bool = False) -> tuple[CacheLevel, ...]:
+    """The triad's bandwidth with its data in each cache level, ``n_threads`` threads (needs a C compiler).
+
+    The working set is half a level's capacity (each thread's share for a private level, the
+    whole for a shared one), and larger than everything the levels inside it hold, else that
+    level is left out. The C loop repeats the triad over the same data inside one call
+    (``cache_triad.c``), so that a call lasts milliseconds however small the data; best of the
+    repeats, bytes counted as STREAM counts them (24 per element).
+    """
+    from haiend import cbuild
+    from haiend.requirements import c_compiler
+
+    if c_compiler() is None:
+        return ()
+    built = cbuild.build(Path(__file__).with_name("cache_triad.c"))
+    function = built.library.cache_triad
+    pointer = ctypes.POINTER(ctypes.c_double)
+    function.argtypes = [pointer, pointer, ctypes.c_double, pointer, ctypes.c_size_t, ctypes.c_long, ctypes.c_int]
+    function.restype = None
+    measured: list[CacheLevel] = []
+    inner = 0.0  # bytes the levels inside this one hold, for all the threads
+    for name, capacity, shared in cache_levels(info):
+        total = capacity / 2 if shared else n_threads * capacity / 2
+        if total <= inner:
+            continue
+        inner = capacity if shared else n_threads * capacity
+        n = max(n_threads * 64, int(total // 24) // 8 * 8)
+        rng = np.random.default_rng(0)
+        b, c, out = rng.random(n), rng.random(n), np.zeros(n)
+        args = [b.ctypes.data_as(pointer), c.ctypes.data_as(pointer), 3.0, out.ctypes.data_as(pointer), n]
+
+        def run(repeats: int, args=tuple(args)) -> None:
+            function(*args, repeats, n_threads)
+
+        run(1)  # first touch, and the OpenMP threads started
+        repeats, target = 4, 0.002 if quick else 0.01
+        while True:  # double until one call lasts the target time: thread start-up is then noise
+            start = time.perf_counter()
+            run(repeats)
+            if time.perf_counter() - start >= target or repeats > 2**30:
+                break
+            repeats *= 2
+        timing = benchmark(run, (repeats,), n_repeat=3 if quick else 7, n_warmup=1)
+        if not np.allclose(out, b + 3.0 * c, rtol=0, atol=1e-12):
+            raise HaiendError(f"the cache triad gave a wrong result in {name}; no bandwidth measured.")
+        bandwidth = 24.0 * n * repeats / timing.min
+        where = "each core's share" if not shared else "shared by the threads"
+        source = (
+            f"C triad repeated {repeats} times over {24 * n / 2**10:.0f} KiB ({where}: half of {name}),"
+            f" {n_threads} thread(s), best of {timing.n_repeat}"
+        )
+        measured.append(CacheLevel(name, capacity, shared, bandwidth, source))
+    return tuple(measured)
 
 
 def measure_gemm(n_threads: int, *, quick: bool = False, dtype=np.float64) -> tuple[float, str]:

@@ -89,6 +89,10 @@ def roofline(
     marker for the kernel, so that the legend stays short enough to read;
     ``dtype="float32"`` draws the float32 roofs (the measured sgemm peak).
 
+    The bandwidth roofs of the cache levels (grey, measured with the smallest thread count
+    drawn) sit above memory's: a result whose data fits a cache is judged against that level's
+    roof (its record says which), not memory's.
+
     Pure data movement (zero flops, STREAM copy) has no place on a flop/s axis and is listed
     in the legend as left out, rather than drawn somewhere misleading.
     """
@@ -116,6 +120,18 @@ def roofline(
             color="black",
             linewidth=1.5,
             label=f"roof, {n} thread(s): {roof.bandwidth / 1e9:.1f} GB/s, {roof.peak / 1e9:.1f} GFLOP/s",
+        )
+    first = counts[0] if counts else None
+    for level, shade in zip(ceilings.levels.get(first, ()), ("0.55", "0.65", "0.75", "0.85"), strict=False):
+        # the hierarchical roofline: a working set in a cache is judged by that cache's bandwidth
+        peak = ceilings.roof(first, dtype).peak
+        ax.plot(
+            x,
+            np.minimum(peak, level.bandwidth * x) / 1e9,
+            "-",
+            color=shade,
+            linewidth=1.0,
+            label=f"{level.name}, {first} thread(s): {level.bandwidth / 1e9:.0f} GB/s",
         )
     if ceilings.theoretical_peak_per_core and dtype == "float64":
         ax.axhline(

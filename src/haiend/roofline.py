@@ -23,6 +23,7 @@ class Roof:
     threads: int = 1
     bandwidth_source: str = ""
     peak_source: str = ""
+    level: str = "memory"  # where the data of a kernel judged by this roof lives: L1d, L2, L3, memory
 
     @property
     def ridge(self) -> float:
@@ -35,6 +36,32 @@ class Roof:
 
     def bound(self, intensity: float) -> str:
         return "memory" if intensity < self.ridge else "compute"
+
+
+@dataclass(frozen=True)
+class CacheLevel:
+    """One level of the cache hierarchy: its capacity, whether the cores share it, its bandwidth."""
+
+    name: str  # "L1d", "L2", "L3"
+    capacity: int  # bytes, of one instance (one core's share for a private level)
+    shared: bool  # one instance for all the cores used (the last level), else one per core
+    bandwidth: float  # bytes per second, measured with the data in this level
+    source: str = ""
+
+
+def level_of(footprint: float, threads: int, levels: list[CacheLevel] | tuple[CacheLevel, ...]) -> str:
+    """The innermost level that holds a working set of ``footprint`` bytes spread over ``threads``.
+
+    A private level holds it when each thread's share (``footprint / threads``) fits one core's
+    capacity; a shared level when the whole of it fits. "memory" when no level does. This is the
+    capacity rule of the hierarchical roofline: it ignores conflict misses and what other data
+    competes for the cache, so a working set near a capacity may in truth spill.
+    """
+    for level in sorted(levels, key=lambda lv: (lv.shared, lv.capacity)):
+        share = footprint if level.shared else footprint / max(threads, 1)
+        if share <= level.capacity:
+            return level.name
+    return "memory"
 
 
 def arithmetic_intensity(flops: float, bytes_moved: float) -> float:

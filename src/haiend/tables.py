@@ -63,7 +63,8 @@ def results(outcomes: Iterable[Any], caption: str = "", *, machine: bool = False
     """Measured outcomes (:class:`haiend.bench.Outcome`) as rows; the others as one note per reason.
 
     Columns: threads (threads x ranks), GB/s and GFLOP/s from the median time, the fraction of
-    this machine's roof, the speed relative to the kernel's baseline measured in the same run,
+    this machine's roof with the level of the memory hierarchy the data fits in (its bandwidth
+    makes the roof: "0.82 (L3)"), the speed relative to the kernel's baseline measured in the same run,
     the median and spread (interquartile range over the median) of the warm calls, the cold
     (first, compiling) call, and the size. ``machine=True`` adds the machine id and the time of measurement (reports
     over many machines).
@@ -85,7 +86,7 @@ def results(outcomes: Iterable[Any], caption: str = "", *, machine: bool = False
             variant=o.variant,
             threads=str(r.threads * r.ranks),
             **{"GB/s": f"{r.gb_per_s:.2f}", "GFLOP/s": f"{r.gflop_per_s:.2f}"},
-            roof=_fraction(r.fraction_of_roof),
+            roof=_roof(r),
             vs_baseline=_fraction(o.baseline_ratio),
             median=format_seconds(r.median_s),
             spread="-" if o.timing is None else f"{100 * o.timing.spread:.1f}%",
@@ -101,13 +102,17 @@ def results(outcomes: Iterable[Any], caption: str = "", *, machine: bool = False
 
 
 def ceilings(measured: Any, caption: str | None = None) -> Table:
-    """The roofs of a :class:`haiend.ceilings.Ceilings`, one row per thread count, sources as notes."""
+    """The roofs of a :class:`haiend.ceilings.Ceilings`, one row per thread count, sources as notes.
+
+    The bandwidth column is memory's; each cache level measured has a column of its own.
+    """
     rows = [
         {
             "threads": str(n),
             "bandwidth GB/s": f"{roof.bandwidth / 1e9:.1f}",
             "peak GFLOP/s": f"{roof.peak / 1e9:.1f}",
             "ridge flop/byte": f"{roof.ridge:.2f}",
+            **{f"{lv.name} GB/s": f"{lv.bandwidth / 1e9:.1f}" for lv in measured.levels.get(n, ())},
         }
         for n, roof in sorted(measured.roofs.items())
     ]
@@ -120,6 +125,13 @@ def ceilings(measured: Any, caption: str | None = None) -> Table:
 def _short(names: list[str]) -> list[str]:
     """``stream.copy/cuda, stream.add/cuda`` -> ``cuda``: a requirement is the variant's, not the kernel's."""
     return list(dict.fromkeys(name.split("/", 1)[1] for name in names))
+
+
+def _roof(record: Any) -> str:
+    """The fraction of the roof, and the level of the hierarchy whose bandwidth made the roof."""
+    fraction = _fraction(record.fraction_of_roof)
+    level = (record.roof or {}).get("level")
+    return f"{fraction} ({level})" if level and fraction != "-" else fraction
 
 
 def _size(size: Sequence[int]) -> str:
