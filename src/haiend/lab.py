@@ -19,14 +19,11 @@ notebook and as plain text elsewhere. Nothing here measures or plots by itself: 
 
 from __future__ import annotations
 
-import ast
 import html
-import inspect
 import json
 import math
 import shlex
 import subprocess
-import textwrap
 import types
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -34,7 +31,8 @@ from typing import Any
 
 from haiend import bench, kernels, machine, mpi, sizes, threads
 from haiend import ceilings as ceilings_mod
-from haiend.kernels import Check, Kernel, PreparedCall, Variant
+from haiend.grading import check_exercise, is_stub  # noqa: F401  (labs call lab.check_exercise)
+from haiend.kernels import Kernel, PreparedCall, Variant
 
 
 class Table:
@@ -209,53 +207,6 @@ def unavailable(kernel: Kernel | str, variant: str) -> str | None:
         return None
     print(f"{variant}: not run here, because {availability.reason}")
     return availability.reason
-
-
-def is_stub(func: Callable[..., Any]) -> bool:
-    """True while a function's body is still only ``...`` (and perhaps a docstring)."""
-    func = getattr(func, "py_func", func)  # a Numba dispatcher keeps the Python function
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
-    except (OSError, TypeError, SyntaxError):
-        return False
-    definition = next(
-        (n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None
-    )
-    if definition is None:
-        return False
-    body = [
-        n
-        for n in definition.body
-        if not (
-            isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant) and isinstance(n.value.value, str)
-        )
-    ]
-    return all(
-        isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant) and n.value.value is Ellipsis
-        for n in body
-    )
-
-
-def check_exercise(
-    kernel: Kernel | str, func: Callable[..., Any], inputs: Sequence[Any] | None = None
-) -> Check | None:
-    """Check a learner's ``func(*inputs, out)`` against the reference; prints the verdict.
-
-    Returns None (and says so) while the function is still ``...``, so that a student copy
-    runs to the end before the exercise is done.
-    """
-    kernel = _kernel(kernel)
-    name = getattr(func, "__name__", "your function")
-    if is_stub(func):
-        print(
-            f"{name} is still `...`: write its body in the exercise cell, run it, then run this cell again."
-        )
-        return None
-    inputs = tuple(inputs) if inputs is not None else kernel.make_inputs(size_for(kernel))
-    result = _returning_variant(kernel, name, func, "")(*inputs)
-    check = kernel.check(result, kernel.reference(*inputs))
-    print(f"{name}: {check}")
-    return check
 
 
 def _returning_variant(
