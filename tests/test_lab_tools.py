@@ -140,7 +140,7 @@ def test_check_all_covers_every_variant_of_a_real_kernel():
         assert row["check"].startswith("correct") if row["runs here"] == "yes" else row["check"].endswith(".")
 
 
-# --- exercises -----------------------------------------------------------------------------
+# --- exercises (the checks themselves: tests/test_grading.py) ------------------------------
 
 
 def stub(b, c, s, out):
@@ -150,28 +150,6 @@ def stub(b, c, s, out):
 
 def written(b, c, s, out):
     return np.add(b, s * c, out=out)
-
-
-def test_is_stub_tells_an_unwritten_function_from_a_written_one():
-    assert lab.is_stub(stub)
-
-    def documented(b, c, s, out):
-        """Only a docstring so far."""
-
-    assert lab.is_stub(documented)
-    assert not lab.is_stub(written)
-    numba = pytest.importorskip("numba", reason="numba is needed to test a jitted stub: pip install numba")
-    assert lab.is_stub(numba.njit(stub))  # a dispatcher is judged by its Python function
-    assert not lab.is_stub(print)  # no source: not a stub, so it is run and checked
-
-
-def test_check_exercise_says_not_yet_implemented_then_checks(capsys):
-    inputs = TRIAD.make_inputs(SMALL)
-    assert lab.check_exercise(TRIAD, stub, inputs) is None
-    assert "stub is still `...`" in capsys.readouterr().out
-    assert lab.check_exercise(TRIAD, written, inputs).passed
-    assert not lab.check_exercise(TRIAD, _wrong_triad, inputs).passed
-    assert "WRONG" in capsys.readouterr().out
 
 
 def test_measure_function_times_a_function_that_allocates_its_result():

@@ -192,8 +192,11 @@ def test_every_unreadable_file_is_named_and_the_good_ones_load(tmp_path):
 
 
 def test_no_problems_means_raise_if_problems_is_silent(tmp_path):
-    records.save(make_record(), tmp_path)
-    records.load(tmp_path).raise_if_problems()
+    record = make_record()
+    records.save(record, tmp_path)
+    loaded = records.load(tmp_path)
+    assert loaded.problems == [] and loaded.records == [record]
+    assert loaded.raise_if_problems() is None  # returns quietly: nothing to report
 
 
 def test_load_of_a_missing_folder_is_empty(tmp_path):

@@ -3,11 +3,11 @@
     python -m haiend.student labs/stream.ipynb stream-student.ipynb
 
 The lab itself keeps its solutions (tagged ``["solution", "hide-cell"]``, so the book shows them
-folded and nbval runs them); the copy keeps the skeletons and check cells, which report "not yet
-implemented" until the learner fills them in. Notebooks are read and written as plain JSON
-(nbformat 4), so this needs nothing beyond the standard library. Bad input (a missing file,
-something that is not a notebook, an output path equal to the input) gets one sentence on
-stderr and exit status 2, and nothing is written.
+folded and nbval runs them); the copy keeps the skeletons and check cells. A check cell raises
+(:mod:`haiend.grading`) until the learner's answer is written and right, so the copy stops there.
+Notebooks are read and written as plain JSON (nbformat 4), so this needs nothing beyond the
+standard library. Bad input (a missing file, something that is not a notebook, an output path
+equal to the input) gets one sentence on stderr and exit status 2, and nothing is written.
 """
 
 from __future__ import annotations
