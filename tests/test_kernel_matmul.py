@@ -1,8 +1,10 @@
 """Every matmul realisation against the float64 reference, at awkward sizes and both dtypes.
 
 Sizes: primes (7x13x11), 1x1x1, the quick size, one that is not a multiple of any block
-(37x300x29), and one that spans three k-slabs and three column blocks of numba_blocked, each
-ending in a partial slab, block and register tile (13x800x401). The CUDA kernel runs under Numba's CUDA
+(37x300x29), and one made from the block sizes haiend.tune derived for this machine, which spans
+three k-slabs and three column blocks of numba_blocked, each ending in a partial slab, block and
+register tile (``EDGE``). The row blocks (MC, thousands of rows) are reached by passing
+``numba_impl.blocked`` small blocks instead. The CUDA kernel runs under Numba's CUDA
 simulator in a subprocess, because NUMBA_ENABLE_CUDASIM must be set before numba.cuda is first
 imported; the MPI variant runs under mpiexec with 2 and 3 ranks (uneven row blocks).
 """
@@ -12,10 +14,16 @@ import numpy as np
 import pytest
 
 import helpers
-from haiend import kernels
+from haiend import kernels, tune
 
 KERNELS = ["matmul.float64", "matmul.float32"]
-SIZES = [(7, 13, 11), (1, 1, 1), (64, 48, 80), (37, 300, 29), (13, 800, 401)]
+_T = tune.this_machine()
+EDGE = (
+    2 * _T["matmul_mr"] + 1,
+    2 * _T["matmul_kc"] + _T["matmul_kc"] // 2 + 1,
+    2 * _T["matmul_nc"] + _T["matmul_nr"] + 1,
+)
+SIZES = [(7, 13, 11), (1, 1, 1), (64, 48, 80), (37, 300, 29), EDGE]
 CPU_VARIANTS = ["numpy", "numba", "numba_blocked", "numba_parallel", "c", "mpi"]
 
 
@@ -46,6 +54,18 @@ def test_awkward_size_reaches_every_edge_of_numba_blocked():
     assert k > 2 * KC and k % KC, "k should end in a partial slab after two whole ones"
     assert n > 2 * NC and (n % NC) % NR, "n should end in a partial block with a partial tile"
     assert m % MR, "m should end in a partial row tile"
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_small_blocks_reach_every_edge_including_row_blocks(dtype):
+    from haiend.kernels.matmul.numba_impl import MR, NR, blocked
+
+    mc, kc, nc = 2 * MR, 16, 2 * NR
+    m, k, n = 2 * mc + MR + 1, 2 * kc + 5, 2 * nc + NR + 1  # partial row block, slab, column block, tiles
+    rng = np.random.default_rng(0)
+    A, B = rng.random((m, k)).astype(dtype), rng.random((k, n)).astype(dtype)
+    out = np.full((m, n), np.nan, dtype)
+    np.testing.assert_allclose(blocked(A, B, out, mc, kc, nc), A.astype(np.float64) @ B, rtol=1e-5)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: "x".join(map(str, s)))
