@@ -24,9 +24,10 @@ import, because Numba freezes module globals when it compiles. In five steps:
    vector runs along k), and each vector loaded from A or B feeds NR or MR fused multiply-adds.
    Accumulators, B's NR vectors and one of A must all fit the vector registers: 6 x 4 needs 29
    of AVX-512's (or NEON's) 32, and would spill on AVX2's 16, where 4 x 3 needs 16. A tile
-   generic in MR and NR would need loops over arrays of accumulators, which LLVM keeps in
-   memory, so each shape is its own hand-unrolled function (``_tile_6x4``, ``_tile_4x3``) and
-   ``_tile`` is the one the derived MR x NR names. ``fastmath=True`` lets LLVM reorder the
+   generic in MR and NR would keep its accumulators in an array, which reach registers only if
+   LLVM first unrolls every loop over them; written out, nothing is left to that chance. So each
+   shape is its own hand-unrolled function (``_tile_6x4``, ``_tile_4x3``) and ``_tile`` is the
+   one the derived MR x NR names. ``fastmath=True`` lets LLVM reorder the
    sums, which is what vectorising a dot product needs; each accumulator is summed across its
    lanes once per slab.
 5. Vector width: ``multiply_block`` calls ``prefer_vector_width(VECTOR_BITS)``, the derived
