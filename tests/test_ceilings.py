@@ -1,6 +1,7 @@
 """Ceilings: serialisation, picking a roof, and when the cache is used or measured anew."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -181,3 +182,31 @@ def test_private_levels_hold_each_threads_share():
     assert level_of(1.5 * 2**20, 2, levels) == "L2"  # two shares of 0.75 MiB fit two L2s
     assert level_of(40 * 2**20, 1, levels) == "memory"  # a shared L3 holds the whole or nothing
     assert level_of(40 * 2**20, 64, levels) == "L2"  # 64 shares of 0.625 MiB
+
+
+FIXTURES = Path(__file__).parent / "fixtures" / "machines"
+
+
+@pytest.mark.parametrize(
+    "name, per_core, row",
+    [
+        ("zen3", 48e9, "Zen 3"),
+        ("zen4", 48e9, "Zen 4"),  # AVX-512 accepted, two 256-bit pipes: not 96
+        ("icelake_server", 96e9, "Ice Lake server"),
+        ("sapphire_rapids", 96e9, "Sapphire Rapids"),
+        ("neoverse_v1", 48e9, "Neoverse V1"),
+    ],
+)
+def test_theoretical_peak_comes_from_the_table(name, per_core, row):
+    info = json.loads((FIXTURES / f"{name}.json").read_text())
+    result = ceilings.with_theoretical_peak(SAMPLE, info)  # SAMPLE's clock: 3 GHz
+    assert result.theoretical_peak_per_core == per_core
+    assert row in result.peak_note and "assumed" not in result.peak_note
+    assert any(result.peak_note in line for line in result.notes())
+
+
+def test_theoretical_peak_of_an_unknown_cpu_says_it_is_assumed():
+    info = {"cpu_vendor": "Unknown", "cpu_model": "mystery", "simd": ["sse2", "avx", "avx2", "fma"]}
+    result = ceilings.with_theoretical_peak(SAMPLE, info)
+    assert result.theoretical_peak_per_core == 48e9 and "assumed" in result.peak_note
+    assert ceilings.with_theoretical_peak(SAMPLE, {"simd": ["sse2"]}).theoretical_peak_per_core is None

@@ -156,3 +156,18 @@ def test_size_mode(monkeypatch):
     monkeypatch.setenv(sizes.ENV, "bogus")
     with pytest.raises(HaiendError, match="HAIEND_SIZE='bogus'"):
         sizes.mode()
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly():
+    """`haiend ... | head -1`: the pipe closes while the command still writes; no traceback, status 0."""
+    script = (
+        "import sys\nfrom haiend import cli\n"
+        "def flood(args):\n    for _ in range(200_000):\n        print('x' * 100)\n    return 0\n"
+        "cli.cmd_list = flood\nsys.exit(cli.main(['list']))\n"
+    )
+    with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        process.stdout.readline()
+        process.stdout.close()  # the reader goes away long before 20 MB are written
+        stderr = process.stderr.read().decode()
+        assert process.wait(timeout=60) == 0, stderr
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr

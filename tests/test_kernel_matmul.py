@@ -1,17 +1,17 @@
-"""What is particular to matmul: its cost model, its dtypes, and the awkward size that reaches
-every edge of numba_blocked (13x800x401 spans several k-slabs and column blocks, each ending in a
-partial slab, block and register tile). Every realisation is checked against the reference at
-all of ``kernel.check_sizes`` by tests/test_contract.py.
+"""What is particular to matmul: its cost model, its dtypes, and the sizes that reach every edge of
+numba_blocked with the blocks haiend.tune derived for this machine (``edge_size``: partial k-slab,
+column block and register tiles; small blocks passed explicitly reach the row blocks too). Every
+realisation is checked against the reference at all of ``kernel.check_sizes`` (``edge_size``
+among them) by tests/test_contract.py.
 """
-
 
 import numpy as np
 import pytest
 
 from haiend import kernels
+from haiend.kernels.matmul import edge_size
 
 KERNELS = ["matmul.float64", "matmul.float32"]
-EDGES = (13, 800, 401)
 
 
 def test_registry_and_cost_model():
@@ -37,10 +37,20 @@ def test_inputs_are_deterministic_and_typed(name):
 def test_awkward_size_reaches_every_edge_of_numba_blocked():
     from haiend.kernels.matmul.numba_impl import KC, MR, NC, NR
 
-    assert EDGES in kernels.get("matmul").check_sizes
-    m, k, n = EDGES
+    assert edge_size() in kernels.get("matmul").check_sizes
+    m, k, n = edge_size()
     assert k > 2 * KC and k % KC, "k should end in a partial slab after two whole ones"
     assert n > 2 * NC and (n % NC) % NR, "n should end in a partial block with a partial tile"
     assert m % MR, "m should end in a partial row tile"
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_small_blocks_reach_every_edge_including_row_blocks(dtype):
+    from haiend.kernels.matmul.numba_impl import MR, NR, blocked
+
+    mc, kc, nc = 2 * MR, 16, 2 * NR
+    m, k, n = 2 * mc + MR + 1, 2 * kc + 5, 2 * nc + NR + 1  # partial row block, slab, column block, tiles
+    rng = np.random.default_rng(0)
+    A, B = rng.random((m, k)).astype(dtype), rng.random((k, n)).astype(dtype)
+    out = np.full((m, n), np.nan, dtype)
+    np.testing.assert_allclose(blocked(A, B, out, mc, kc, nc), A.astype(np.float64) @ B, rtol=1e-5)

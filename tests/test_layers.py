@@ -18,7 +18,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "haiend"
 LAYERS: list[tuple[str, ...]] = [
     ("haiend", "haiend.errors"),
     ("haiend.requirements", "haiend.atomic", "haiend.threads", "haiend.timing", "haiend.roofline", "haiend.asm"),
-    ("haiend.machine", "haiend.cbuild", "haiend.mpi", "haiend.sizes", "haiend.records"),
+    ("haiend.microarch",),
+    ("haiend.machine", "haiend.cbuild", "haiend.mpi", "haiend.sizes", "haiend.records", "haiend.tune"),
     ("haiend.kernels.calls", "haiend.kernels.xp", "haiend.kernels.vector_width"),
     ("haiend.kernels._gpu", "haiend.kernels.kinds"),
     ("haiend.kernels.contract",),

@@ -6,9 +6,12 @@
 * Peak FP64: BLAS dgemm (``numpy.matmul`` on float64), 2 n^3 flops, best of the repeats; and
   peak FP32 the same way with sgemm, so that float32 kernels are judged against their own roof.
 * Theoretical FP64 peak, where it can be derived: the clock measured with a chain of dependent
-  adds (clock.c), times the SIMD width from the CPU flags, times 2 flops per FMA, times the
-  number of FMA units, which no flag reveals: 2 is assumed for CPUs with FMA (true of recent
-  x86 server cores and stated wherever the figure is shown).
+  adds (clock.c), times the FMA units per core and the doubles each takes, times 2 flops per
+  FMA. No flag reveals the units (a Zen 4 core takes AVX-512 but has two 256-bit FMA pipes), so
+  they come from the microarchitecture table in ``haiend.microarch``; for a CPU it does not know,
+  two units of the widest vector the flags allow are assumed. ``peak_note`` says which, and the
+  peak is derived again from the stored clock whenever cached ceilings are loaded, so a
+  corrected table row needs no new measurement.
 
 Ceilings are cached in ``<results>/<machine id>/ceilings.json`` together with the performance
 environment (``OPENBLAS_CORETYPE`` halves dgemm here), and measured again when it differs or on
@@ -26,14 +29,13 @@ from typing import Any
 
 import numpy as np
 
-from haiend import machine, records, threads
+from haiend import machine, microarch, records, threads
 from haiend.errors import HaiendError
-from haiend.roofline import CacheLevel, Roof, level_of, simd_doubles, theoretical_peak
+from haiend.roofline import CacheLevel, Roof, level_of, theoretical_peak
 from haiend.timing import benchmark
 
 DGEMM_N = 2048
 QUICK_DGEMM_N = 512
-ASSUMED_FMA_UNITS = 2
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Ceilings:
     float32_peaks: dict[int, tuple[float, str]] = field(default_factory=dict)  # sgemm flop/s, source
     clock_hz: float | None = None
     theoretical_peak_per_core: float | None = None
+    peak_note: str = ""  # where the FMA units and widths of the theoretical peak came from
     environment: dict[str, str] = field(default_factory=dict)
     measured_at: str = ""
     quick: bool = False
@@ -89,6 +92,7 @@ class Ceilings:
             "float32_peaks": {str(n): {"peak": p, "source": s} for n, (p, s) in self.float32_peaks.items()},
             "clock_hz": self.clock_hz,
             "theoretical_peak_per_core": self.theoretical_peak_per_core,
+            "peak_note": self.peak_note,
             "environment": self.environment,
             "measured_at": self.measured_at,
             "quick": self.quick,
@@ -112,6 +116,7 @@ class Ceilings:
             float32_peaks=float32,
             clock_hz=data.get("clock_hz"),
             theoretical_peak_per_core=data.get("theoretical_peak_per_core"),
+            peak_note=data.get("peak_note", ""),
             environment=data.get("environment", {}),
             measured_at=data.get("measured_at", ""),
             quick=bool(data.get("quick", False)),
@@ -126,8 +131,8 @@ class Ceilings:
         if self.theoretical_peak_per_core:
             lines.append(
                 f"theoretical FP64 peak per core: {self.theoretical_peak_per_core / 1e9:.1f} GFLOP/s"
-                f" (measured clock {self.clock_hz / 1e9:.2f} GHz x SIMD width x 2 flops per FMA"
-                f" x {ASSUMED_FMA_UNITS} FMA units, the last assumed)"
+                f" (measured clock {self.clock_hz / 1e9:.2f} GHz"
+                f" x {self.peak_note or 'FMA units x doubles x 2'})"
             )
         if self.environment:
             lines.append("environment: " + ", ".join(f"{k}={v}" for k, v in self.environment.items()))
@@ -156,7 +161,7 @@ def get(
             # caches from before float32 roofs and cache levels were measured are measured again
             complete = bool(ceilings.float32_peaks) and (bool(ceilings.levels) or not cache_levels(info))
             if complete and ceilings.environment == environment and (quick or not ceilings.quick):
-                return ceilings
+                return with_theoretical_peak(ceilings, info)
     ceilings = measure(info, quick=quick, progress=progress)
     records.save_ceilings(info["machine_id"], ceilings.to_dict(), directory)
     return ceilings
@@ -189,20 +194,44 @@ def measure(info: dict[str, Any] | None = None, *, quick: bool = False, progress
         levels[n] = measure_levels(info, n, quick=quick)
     say("measuring the core clock")
     clock = measure_clock()
-    per_core = None
-    if clock is not None and "fma" in (info.get("simd") or []):
-        per_core = theoretical_peak(clock, simd_doubles(info.get("simd") or []), ASSUMED_FMA_UNITS)
-    return Ceilings(
+    measured = Ceilings(
         machine_id=info["machine_id"],
         roofs=roofs,
         float32_peaks=float32_peaks,
         clock_hz=clock,
-        theoretical_peak_per_core=per_core,
         environment=info.get("performance_environment", {}),
         measured_at=records.now_stamp(),
         quick=quick,
         levels={n: lv for n, lv in levels.items() if lv},
     )
+    return with_theoretical_peak(measured, info)
+
+
+def peak_model(info: dict[str, Any]) -> tuple[int, int, str]:
+    """(FMA units, doubles per FMA, note) for the theoretical FP64 peak of one core of ``info``'s CPU.
+
+    The host's widest vector (what BLAS and C compiled for the host use), with the units the
+    microarchitecture table gives for it; the note names the row and its source, or the assumption.
+    """
+    ident = microarch.identify(info)
+    bits = microarch.isa_bits(info.get("simd") or [])
+    units, width = ident.fma_at(bits)
+    doubles = max(1, min(width, bits) // 64)
+    how = f"the {ident.row.name} row of haiend.microarch ({ident.row.source})"
+    if ident.assumed:
+        how = f"assumed: {ident.assumed}"
+    return units, doubles, f"{units} FMA units x {doubles} doubles x 2 flops per FMA, from {how}"
+
+
+def with_theoretical_peak(ceilings: Ceilings, info: dict[str, Any]) -> Ceilings:
+    """``ceilings`` with the theoretical peak derived from its measured clock and the table, or
+    none where the clock could not be measured or the CPU has no FMA."""
+    simd = info.get("simd") or []
+    if ceilings.clock_hz is None or not ({"fma", "asimd"} & set(simd)):
+        return replace(ceilings, theoretical_peak_per_core=None, peak_note="")
+    units, doubles, note = peak_model(info)
+    per_core = theoretical_peak(ceilings.clock_hz, doubles, units)
+    return replace(ceilings, theoretical_peak_per_core=per_core, peak_note=note)
 
 
 def measure_bandwidth(info: dict[str, Any], n_threads: int, *, quick: bool = False) -> tuple[float, str]:

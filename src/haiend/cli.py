@@ -1,4 +1,4 @@
-"""The ``haiend`` command: machine, roofline, list, bench, report, slurm.
+"""The ``haiend`` command: machine, tune, roofline, list, bench, report, slurm.
 
 Bad input (an unknown kernel or variant, a size of zero or too large for memory, an unwritable
 results folder) gets one sentence on stderr and exit status 2, before anything is measured or
@@ -30,6 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("machine", help="print this machine's fingerprint")
     p.add_argument("--json", action="store_true", help="print the whole fingerprint as JSON")
+
+    p = commands.add_parser("tune", help="the parameters the labs derive for this (or a saved) machine")
+    p.add_argument("--machine", metavar="FILE", help="a fingerprint saved with 'haiend machine --json'")
+    p.add_argument("--json", action="store_true", help="print values, rules and inputs as JSON")
 
     p = commands.add_parser("roofline", help="measure (or show cached) memory and FP64 ceilings")
     p.add_argument("--remeasure", action="store_true", help="measure again even if cached")
@@ -82,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return {
             "machine": cmd_machine,
+            "tune": cmd_tune,
             "roofline": cmd_roofline,
             "list": cmd_list,
             "bench": cmd_bench,
@@ -92,6 +97,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"haiend: error: {exc}", file=sys.stderr)
         _abort_other_ranks(USAGE_EXIT)
         return USAGE_EXIT
+    except BrokenPipeError:  # the reader (head, less) went away: stop quietly, as Unix tools do
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception:
         if not _mpi_started():
             raise
@@ -103,11 +113,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("haiend: interrupted; nothing further was written.", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # the reader (head, less) went away: stop quietly, as Unix tools do
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
 
 
 def _mpi_started() -> bool:
@@ -130,8 +135,10 @@ def _progress(message: str) -> None:
 
 
 def print_table(table) -> None:
-    """A :class:`haiend.tables.Table` as aligned text on stdout (nothing for an empty one)."""
-    text = str(table)
+    """A :class:`haiend.tables.Table` (or its rows) as aligned text on stdout; nothing for an empty one."""
+    from haiend.tables import Table
+
+    text = str(table if isinstance(table, Table) else Table(table))
     if text:
         print(text)
 
@@ -146,6 +153,24 @@ def cmd_machine(args) -> int:
     width = max(len(k) for k, _ in machine.summary(info))
     for key, value in machine.summary(info):
         print(f"{key.rjust(width)}  {value}")
+    return 0
+
+
+def cmd_tune(args) -> int:
+    from haiend import machine, tune
+
+    info = tune.load_fingerprint(args.machine) if args.machine else machine.describe()
+    result = tune.derive(info)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=1))
+        return 0
+    source = f" (fingerprint {args.machine})" if args.machine else ""
+    print(f"Tuning for {info.get('cpu_model')}: {result.cpu}{source}")
+    print_table([{"parameter": name, "value": str(p.value)} for name, p in result.params.items()])
+    print("\nRules, and the fingerprint values each used:")
+    for name, p in result.params.items():
+        inputs = ", ".join(f"{k}={v}" for k, v in p.inputs.items())
+        print(f"  {name}: {p.rule}\n      from: {inputs or 'nothing'}")
     return 0
 
 

@@ -131,7 +131,8 @@ def _cpuinfo_fields() -> dict[str, str]:
 
 def collect_cpu() -> dict[str, Any]:
     fields = _cpuinfo_fields()
-    model = fields.get("model name") or fields.get("Model") or platform.processor() or platform.machine()
+    model = fields.get("model name") or fields.get("Model") or _sysctl_brand()
+    model = model or platform.processor() or platform.machine()
     flags = set((fields.get("flags") or fields.get("Features") or "").split())
     logical = os.cpu_count() or 1
     physical = _physical_cores() or logical
@@ -142,6 +143,7 @@ def collect_cpu() -> dict[str, Any]:
     mhz = fields.get("cpu MHz")
     return {
         "cpu_model": model,
+        **_cpu_identity(fields),
         "architecture": platform.machine(),
         "logical_cores": logical,
         "physical_cores": physical,
@@ -150,6 +152,34 @@ def collect_cpu() -> dict[str, Any]:
         "simd": [f for f in SIMD_FLAGS if f in flags],
         "hypervisor": "hypervisor" in flags,
     }
+
+
+def _sysctl_brand() -> str | None:
+    if platform.system() != "Darwin":
+        return None
+    try:
+        command = ["sysctl", "-n", "machdep.cpu.brand_string"]
+        out = subprocess.run(command, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None
+
+
+def _cpu_identity(fields: dict[str, str]) -> dict[str, Any]:
+    """Vendor, family, model number (x86) or implementer and part (Arm): what haiend.microarch keys on.
+
+    x86 numbers are kept as integers; Arm's as the hex text /proc/cpuinfo prints. macOS has no
+    /proc/cpuinfo: there the model name comes from sysctl ("Apple M2"), which the table knows.
+    """
+    if "vendor_id" in fields:
+        return {
+            "cpu_vendor": fields["vendor_id"],
+            "cpu_family": int(fields["cpu family"]) if fields.get("cpu family", "").isdigit() else None,
+            "cpu_model_number": int(fields["model"]) if fields.get("model", "").isdigit() else None,
+        }
+    if "CPU implementer" in fields:
+        return {"cpu_vendor": fields["CPU implementer"], "cpu_part": fields.get("CPU part")}
+    return {"cpu_vendor": None}
 
 
 def _physical_cores() -> int | None:
@@ -176,9 +206,18 @@ def _parse_cache_size(text: str) -> int | None:
     return int(match.group(1)) * {"": 1, "K": 2**10, "M": 2**20, "G": 2**30}[match.group(2)]
 
 
+CACHE_SHAPE_FILES = (
+    ("ways", "ways_of_associativity"),
+    ("sets", "number_of_sets"),
+    ("line", "coherency_line_size"),
+)
+
+
 def collect_caches() -> dict[str, Any]:
-    """Cache sizes in bytes per level, from sysfs (cpu0's view), e.g. {'L1d': 49152, 'L3': 33554432}."""
+    """Cache sizes in bytes per level, from sysfs (cpu0's view), e.g. {'L1d': 49152, 'L3': 33554432},
+    and each level's ways, sets and line size, which the cache blocking in haiend.tune needs."""
     caches: dict[str, int] = {}
+    geometry: dict[str, dict[str, int]] = {}
     for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index[0-9]*")):
         level = _read(index / "level")
         kind = _read(index / "type")
@@ -187,7 +226,18 @@ def collect_caches() -> dict[str, Any]:
             continue
         name = f"L{level}" + {"Data": "d", "Instruction": "i"}.get(kind, "")
         caches[name] = size
-    return {"caches": caches, "last_level_cache_bytes": max(caches.values()) if caches else None}
+        shape = {
+            key: int(text)
+            for key, file in CACHE_SHAPE_FILES
+            if (text := _read(index / file)) and text.isdigit() and int(text) > 0
+        }
+        if shape:
+            geometry[name] = shape
+    return {
+        "caches": caches,
+        "cache_geometry": geometry,
+        "last_level_cache_bytes": max(caches.values()) if caches else None,
+    }
 
 
 def collect_memory() -> dict[str, Any]:

@@ -22,7 +22,9 @@ def recompiled(dispatcher: Any, **names: Any) -> Any:
     from numba import njit
 
     function = dispatcher.py_func
-    rebound = types.FunctionType(function.__code__, {**function.__globals__, **names}, function.__name__)
+    rebound = types.FunctionType(
+        function.__code__, {**function.__globals__, **names}, function.__name__, function.__defaults__
+    )
     options = {
         key: value for key, value in dispatcher.targetoptions.items() if key != "nopython"
     }  # njit's own

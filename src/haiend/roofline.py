@@ -90,15 +90,3 @@ def fraction_of_roof(flops: float, bytes_moved: float, seconds: float, roof: Roo
 def theoretical_peak(clock_hz: float, simd_doubles: int, fma_units: int, cores: int = 1) -> float:
     """FP64 peak: cores x FMA units x doubles per vector x 2 flops per FMA x clock."""
     return cores * fma_units * simd_doubles * 2 * clock_hz
-
-
-def simd_doubles(simd_flags: list[str] | tuple[str, ...]) -> int:
-    """Doubles per vector register for the widest SIMD extension this CPU reports."""
-    flags = set(simd_flags)
-    if "avx512f" in flags:
-        return 8
-    if "avx" in flags or "avx2" in flags:
-        return 4
-    if "sse2" in flags or "asimd" in flags:
-        return 2
-    return 1

@@ -72,6 +72,19 @@ def _default_size(itemsize: int):
     return default_size
 
 
+def edge_size() -> tuple[int, int, int]:
+    """A size that reaches every edge of ``numba_blocked`` with the blocks derived for this machine.
+
+    Three k-slabs and three column blocks (of ``haiend.tune``'s KC and NC), each of the last ending
+    partly, and a partial register tile in both directions; tests/test_kernel_matmul.py guards it.
+    """
+    from haiend import tune
+
+    t = tune.this_machine()
+    kc, nc, mr, nr = t["matmul_kc"], t["matmul_nc"], t["matmul_mr"], t["matmul_nr"]
+    return (2 * mr + 1, 2 * kc + kc // 2 + 1, 2 * nc + nr + 1)
+
+
 def _variants() -> dict[str, Variant]:
     return variants(
         __name__,
@@ -110,9 +123,7 @@ def _kernel(dtype) -> Kernel:
         tolerances={dtype.name: TOLERANCES[dtype.name]},
         variants=_variants(),
         baseline="numpy",
-        # 13x800x401 spans several k-slabs and column blocks of numba_blocked, each ending in a
-        # partial slab, block or register tile (tests/test_kernel_matmul.py guards that).
-        check_sizes=((7, 13, 11), (1, 1, 1), (37, 300, 29), (13, 800, 401)),
+        check_sizes=((7, 13, 11), (1, 1, 1), (37, 300, 29), edge_size()),
     )
 
 

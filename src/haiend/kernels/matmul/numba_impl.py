@@ -6,25 +6,34 @@ walks down a column of B instead, and is many times slower. Every multiply-add s
 stores C, and B is streamed from memory once per row of A.
 
 ``blocked`` follows the design of GotoBLAS and BLIS (pack, block for the caches, tile for the
-registers), in five steps:
+registers). Its sizes are not constants: ``haiend.tune`` derives them from this machine's
+fingerprint (``haiend tune`` prints them with their rules), and this module reads them once, at
+import, because Numba freezes module globals when it compiles. In five steps:
 
 1. Slabs of k: C = A @ B is a sum over slabs of KC columns of A times KC rows of B, added into
-   C one slab after another.
-2. Packing: for each slab, ``pack_rows`` copies A's KC columns into contiguous rows, and for each
-   block of NC columns of B, ``pack_columns`` copies that block's transpose, so that every dot
-   product the tile computes reads two contiguous rows. Both buffers are allocated once and
-   reused: packing touches each element of A and B once, and no fresh memory is faulted in.
-3. Cache blocking: the packed block of B (NC x KC, 576 KiB in float64) stays in L2 while every
-   row of A passes over it; the MR packed rows of A in use (18 KiB) stay in L1.
-4. Register blocking: ``_tile`` computes an MR x NR = 6 x 4 block of C as 24 dot products of
-   length KC at once, in 24 local scalars. LLVM turns each into a vector accumulator, and each
-   vector loaded from A or B feeds 4 or 6 fused multiply-adds. ``fastmath=True`` lets LLVM
-   reorder the sums, which is what vectorising a dot product needs; each accumulator is summed
-   across its lanes once per slab.
-5. Vector width: ``multiply_block`` calls ``prefer_vector_width(VECTOR_BITS)``, which asks LLVM
-   for 512-bit vectors in that one function (``haiend.kernels.vector_width`` explains why LLVM
-   otherwise uses 256-bit ones on Intel server cores). On an AVX-512 CPU the hot loop is then 24
-   ``vfmadd231pd`` on ``zmm`` registers and 10 loads: check with
+   C one slab after another; and blocks of MC rows of A, one after another.
+2. Packing: for each block and slab, ``pack_rows`` copies A's KC columns into contiguous rows,
+   and for each block of NC columns of B, ``pack_columns`` copies that block's transpose, so
+   that every dot product the tile computes reads two contiguous rows. Both buffers are
+   allocated once and reused: no fresh memory is faulted in.
+3. Cache blocking: the packed NC x KC block of B is sized to stay in L2 while every row tile of
+   A passes over it, the MR x KC rows of A in use to stay in L1, the packed MC x KC rows of A
+   in the last-level cache (``haiend.tune`` gives the rule for each).
+4. Register blocking: a tile function computes an MR x NR block of C as MR x NR dot products of
+   length KC at once, in as many local scalars. LLVM turns each into a vector accumulator (the
+   vector runs along k), and each vector loaded from A or B feeds NR or MR fused multiply-adds.
+   Accumulators, B's NR vectors and one of A must all fit the vector registers: 6 x 4 needs 29
+   of AVX-512's (or NEON's) 32, and would spill on AVX2's 16, where 4 x 3 needs 16. A tile
+   generic in MR and NR would keep its accumulators in an array, which reach registers only if
+   LLVM first unrolls every loop over them; written out, nothing is left to that chance. So each
+   shape is its own hand-unrolled function (``_tile_6x4``, ``_tile_4x3``) and ``_tile`` is the
+   one the derived MR x NR names. ``fastmath=True`` lets LLVM reorder the
+   sums, which is what vectorising a dot product needs; each accumulator is summed across its
+   lanes once per slab.
+5. Vector width: ``multiply_block`` calls ``prefer_vector_width(VECTOR_BITS)``, the derived
+   width, which asks LLVM for that width in that one function (``haiend.kernels.vector_width``
+   explains why LLVM otherwise uses 256-bit vectors on Intel server cores). On an AVX-512 CPU
+   the hot loop is then MR x NR ``vfmadd231pd`` on ``zmm`` registers: check with
    ``multiply_block.inspect_asm(multiply_block.signatures[0])``.
 
 What still separates this from OpenBLAS is its outer-product micro-kernel in assembly, which
@@ -38,11 +47,13 @@ wrap-around into the loop, which stops it vectorising.
 import numpy as np
 from numba import njit
 
+from haiend import tune
 from haiend.kernels.vector_width import prefer_vector_width
 
-MR, NR = 6, 4  # the register tile of C: 24 accumulators
-KC, NC = 384, 192  # the cache blocks: a slab of KC along k, NC columns of B (576 KiB in float64)
-VECTOR_BITS = 512  # what multiply_block asks LLVM for; a CPU without AVX-512 stays at 256
+_TUNING = tune.this_machine()
+MR, NR = _TUNING["matmul_mr"], _TUNING["matmul_nr"]  # the register tile of C
+MC, KC, NC = _TUNING["matmul_mc"], _TUNING["matmul_kc"], _TUNING["matmul_nc"]  # the cache blocks
+VECTOR_BITS = _TUNING["vector_bits"]  # what multiply_block asks LLVM for
 
 
 @njit
@@ -64,13 +75,12 @@ def _round_up(count, multiple):
 
 
 @njit
-def pack_rows(A, p0, kc, buf):
-    """A[:, p0 : p0 + kc] as contiguous rows in ``buf``, with zero rows up to a multiple of MR."""
-    m = A.shape[0]
-    ap = buf[: _round_up(m, MR) * kc].reshape((-1, kc))
-    ap[m:, :] = 0
-    for i in range(m):
-        row, packed = A[i, p0 : p0 + kc], ap[i]
+def pack_rows(A, i0, mc, p0, kc, buf):
+    """A[i0 : i0 + mc, p0 : p0 + kc] as contiguous rows in ``buf``, zero rows up to a multiple of MR."""
+    ap = buf[: _round_up(mc, MR) * kc].reshape((-1, kc))
+    ap[mc:, :] = 0
+    for i in range(mc):
+        row, packed = A[i0 + i, p0 : p0 + kc], ap[i]
         for p in range(kc):
             packed[p] = row[p]
     return ap
@@ -94,8 +104,11 @@ def pack_columns(B, p0, kc, j0, nc, buf):
 
 
 @njit(fastmath=True, inline="always")
-def _tile(a, i, b, j, c, ci, cj):
-    """c[ci:ci+6, cj:cj+4] += a[i:i+6] @ b[j:j+4].T, where a and b hold packed rows of one slab."""
+def _tile_6x4(a, i, b, j, c, ci, cj):
+    """c[ci:ci+6, cj:cj+4] += a[i:i+6] @ b[j:j+4].T, where a and b hold packed rows of one slab.
+
+    24 accumulators, 4 B vectors and 1 of A: 29 registers, for the 32 of AVX-512 and NEON.
+    """
     a0, a1, a2, a3, a4, a5 = a[i], a[i + 1], a[i + 2], a[i + 3], a[i + 4], a[i + 5]
     b0, b1, b2, b3 = b[j], b[j + 1], b[j + 2], b[j + 3]
     zero = c.dtype.type(0)  # a zero of C's dtype: 0.0 would make float32 sums float64
@@ -116,9 +129,34 @@ def _tile(a, i, b, j, c, ci, cj):
     c[ci + 5, cj] += s50; c[ci + 5, cj + 1] += s51; c[ci + 5, cj + 2] += s52; c[ci + 5, cj + 3] += s53  # noqa: E702
 
 
+@njit(fastmath=True, inline="always")
+def _tile_4x3(a, i, b, j, c, ci, cj):
+    """c[ci:ci+4, cj:cj+3] += a[i:i+4] @ b[j:j+3].T, where a and b hold packed rows of one slab.
+
+    12 accumulators, 3 B vectors and 1 of A: 16 registers, the number AVX2 and SSE have.
+    """
+    a0, a1, a2, a3 = a[i], a[i + 1], a[i + 2], a[i + 3]
+    b0, b1, b2 = b[j], b[j + 1], b[j + 2]
+    zero = c.dtype.type(0)
+    s00 = s01 = s02 = s10 = s11 = s12 = s20 = s21 = s22 = s30 = s31 = s32 = zero
+    for p in range(b0.size):
+        s00 += a0[p] * b0[p]; s01 += a0[p] * b1[p]; s02 += a0[p] * b2[p]  # noqa: E702
+        s10 += a1[p] * b0[p]; s11 += a1[p] * b1[p]; s12 += a1[p] * b2[p]  # noqa: E702
+        s20 += a2[p] * b0[p]; s21 += a2[p] * b1[p]; s22 += a2[p] * b2[p]  # noqa: E702
+        s30 += a3[p] * b0[p]; s31 += a3[p] * b1[p]; s32 += a3[p] * b2[p]  # noqa: E702
+    c[ci, cj] += s00; c[ci, cj + 1] += s01; c[ci, cj + 2] += s02  # noqa: E702
+    c[ci + 1, cj] += s10; c[ci + 1, cj + 1] += s11; c[ci + 1, cj + 2] += s12  # noqa: E702
+    c[ci + 2, cj] += s20; c[ci + 2, cj + 1] += s21; c[ci + 2, cj + 2] += s22  # noqa: E702
+    c[ci + 3, cj] += s30; c[ci + 3, cj + 1] += s31; c[ci + 3, cj + 2] += s32  # noqa: E702
+
+
+TILES = {(6, 4): _tile_6x4, (4, 3): _tile_4x3}
+_tile = TILES[MR, NR]
+
+
 @njit(fastmath=True)
-def multiply_block(ap, bt, out, i0, i1, j0):
-    """out[i0:i1, j0 : j0 + nc] += ap[i0:i1] @ bt.T, one MR x NR tile at a time; i0 is a multiple of MR.
+def multiply_block(ap, bt, out, i0, i1, j0, r0):
+    """out[r0+i0 : r0+i1, j0 : j0+nc] += ap[i0:i1] @ bt.T, one MR x NR tile at a time (i0 a multiple of MR).
 
     Tiles that overhang the edge of ``out`` (the last rows or columns, where the packed buffers
     hold zeros) are computed into ``edge`` and only their real part is added.
@@ -127,36 +165,41 @@ def multiply_block(ap, bt, out, i0, i1, j0):
     m, n = out.shape
     edge = np.empty((MR, NR), out.dtype)
     for i in range(i0, i1, MR):
-        rows = min(MR, m - i)
+        rows = min(MR, m - r0 - i)
         for j in range(0, bt.shape[0], NR):
             cols = min(NR, n - j0 - j)
             if rows == MR and cols == NR:
-                _tile(ap, i, bt, j, out, i, j0 + j)
+                _tile(ap, i, bt, j, out, r0 + i, j0 + j)
             else:
                 edge[:, :] = 0
                 _tile(ap, i, bt, j, edge, 0, 0)
                 for r in range(rows):
                     for s in range(cols):
-                        out[i + r, j0 + j + s] += edge[r, s]
+                        out[r0 + i + r, j0 + j + s] += edge[r, s]
 
 
 @njit
-def buffers(A, B):
-    """The two packing buffers, sized for the largest slab and block, allocated once per call."""
+def buffers(A, B, mc, kc, nc):
+    """The two packing buffers, sized for the largest block and slab, allocated once per call."""
     (m, k), n = A.shape, B.shape[1]
-    kc = min(KC, k)
-    return np.empty(_round_up(m, MR) * kc, A.dtype), np.empty(_round_up(min(NC, n), NR) * kc, A.dtype)
+    kc = min(kc, k)
+    a_buf = np.empty(_round_up(min(mc, m), MR) * kc, A.dtype)
+    return a_buf, np.empty(_round_up(min(nc, n), NR) * kc, A.dtype)
 
 
 @njit
-def blocked(A, B, out):
+def blocked(A, B, out, mc=MC, kc=KC, nc=NC):
+    """A @ B into ``out``. The cache blocks default to the derived ones; they are only loop bounds,
+    so a test can pass small ones to reach every edge at a small size."""
     (m, k), n = A.shape, B.shape[1]
-    a_buf, b_buf = buffers(A, B)
+    a_buf, b_buf = buffers(A, B, mc, kc, nc)
     out[:, :] = 0
-    for p0 in range(0, k, KC):
-        kc = min(KC, k - p0)
-        ap = pack_rows(A, p0, kc, a_buf)
-        for j0 in range(0, n, NC):
-            bt = pack_columns(B, p0, kc, j0, min(NC, n - j0), b_buf)
-            multiply_block(ap, bt, out, 0, m, j0)
+    for i0 in range(0, m, mc):
+        rows = min(mc, m - i0)
+        for p0 in range(0, k, kc):
+            depth = min(kc, k - p0)
+            ap = pack_rows(A, i0, rows, p0, depth, a_buf)
+            for j0 in range(0, n, nc):
+                bt = pack_columns(B, p0, depth, j0, min(nc, n - j0), b_buf)
+                multiply_block(ap, bt, out, 0, rows, j0, i0)
     return out
