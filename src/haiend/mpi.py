@@ -61,7 +61,7 @@ def block_counts(n: int, parts: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def launch(
-    module: str,
+    program: str | os.PathLike[str],
     ranks: int,
     args: Sequence[str] = (),
     *,
@@ -69,7 +69,10 @@ def launch(
     timeout: float = 120.0,
     mpiexec: str | None = None,
 ) -> subprocess.CompletedProcess | None:
-    """Run ``python -m module *args`` under ``mpiexec -n ranks`` with this Python: the one launcher.
+    """Run ``program`` under ``mpiexec -n ranks`` with this Python: the one launcher.
+
+    ``program`` is a module (``"haiend"``, run as ``python -m haiend *args``) or the path of a
+    Python file (a ``Path``, or a name ending in ``.py``: a program a notebook wrote).
 
     Returns the finished process (output captured as text), or None when no mpiexec is found.
     The launcher gets this process's environment, plus ``env``, without the variables a launcher
@@ -83,7 +86,9 @@ def launch(
     mpiexec = mpiexec or machine.mpiexec_path()
     if mpiexec is None:
         return None
-    command = [mpiexec, "-n", str(ranks), sys.executable, "-m", module, *args]
+    is_file = isinstance(program, os.PathLike) or str(program).endswith(".py")
+    target = [os.fspath(program)] if is_file else ["-m", str(program)]
+    command = [mpiexec, "-n", str(ranks), sys.executable, *target, *args]
     clean = {key: value for key, value in os.environ.items() if not key.startswith(RANK_VARIABLES)}
     # A session of its own, so that a job past its time is killed whole: mpiexec, its proxies and
     # every rank. Killing mpiexec alone would leave deadlocked ranks spinning in MPI calls.
