@@ -85,6 +85,16 @@ def edge_size() -> tuple[int, int, int]:
     return (2 * mr + 1, 2 * kc + kc // 2 + 1, 2 * nc + nr + 1)
 
 
+def _blocked_summary() -> str:
+    from haiend import tune
+
+    t = tune.this_machine()
+    return (
+        f"packed, cache-blocked, {t['matmul_mr']}x{t['matmul_nr']} register tiles of {t['vector_bits']}-bit"
+        " vectors (from haiend.tune), @njit(fastmath=True)"
+    )
+
+
 def _variants() -> dict[str, Variant]:
     return variants(
         __name__,
@@ -93,7 +103,7 @@ def _variants() -> dict[str, Variant]:
         realisation("numba", "the textbook triple loop, i-k-j order, @njit"),
         realisation(
             "numba",
-            "packed, cache-blocked, 6x4 register tiles, 512-bit vectors preferred, @njit(fastmath=True)",
+            _blocked_summary(),
             name="numba_blocked",
             function="blocked",
         ),
