@@ -59,7 +59,10 @@ class Table:
     __repr__ = __str__
 
 
-def results(outcomes: Iterable[Any], caption: str = "", *, machine: bool = False) -> Table:
+FOLDABLE = ("kernel", "threads", "size")  # columns a page can state once when every row agrees
+
+
+def results(outcomes: Iterable[Any], caption: str = "", *, machine: bool = False, fold: bool = False) -> Table:
     """Measured outcomes (:class:`haiend.bench.Outcome`) as rows; the others as one note per reason.
 
     Columns: threads (threads x ranks), GB/s and GFLOP/s from the median time, the fraction of
@@ -96,7 +99,13 @@ def results(outcomes: Iterable[Any], caption: str = "", *, machine: bool = False
         if machine:
             row["when"] = r.timestamp[:19]
         rows.append(row)
-    notes = [f"WRONG: {line}" for line in wrong]
+    notes = []
+    if fold and rows:
+        shared = [c for c in FOLDABLE if len({row[c] for row in rows}) == 1]
+        if shared:
+            notes.append("Every row: " + ", ".join(f"{c} {rows[0][c]}" for c in shared) + ".")
+            rows = [{k: v for k, v in row.items() if k not in shared} for row in rows]
+    notes += [f"WRONG: {line}" for line in wrong]
     notes += [f"Not run here: {', '.join(_short(names))}: {reason}" for reason, names in not_run.items()]
     return Table(rows, caption, notes)
 

@@ -44,8 +44,9 @@ def show_ceilings(roofs: ceilings_mod.Ceilings | None = None) -> ceilings_mod.Ce
 
 
 def show_table(outcomes: Sequence[Any], caption: str = "") -> None:
-    """Show :class:`haiend.bench.Outcome` s as every table of results is laid out (:mod:`haiend.tables`)."""
-    display(tables.results(outcomes, caption))
+    """Show :class:`haiend.bench.Outcome` s as every table of results is laid out (:mod:`haiend.tables`),
+    a kernel, thread count or size shared by every row stated once under the table."""
+    display(tables.results(outcomes, caption, fold=True))
 
 
 def glue_value(name: str, value: Any) -> Any:
