@@ -12,7 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from haiend import kernels, lab, machine, mpi, student, tables
+from haiend import bench, kernels, lab, machine, mpi, student, tables
 from haiend.kernels import Variant
 from haiend.requirements import Requirement
 
@@ -268,3 +268,22 @@ def test_unavailable_prints_the_reason(capsys):
     assert lab.unavailable(kernel, "numpy") is None
     assert lab.unavailable(kernel, "never") == _missing_thing()
     assert _missing_thing() in capsys.readouterr().out
+
+
+def test_a_book_table_states_once_what_every_row_shares():
+    kernel = _kernel_with_extra_variants()
+    outcomes = [
+        lab.measure_function(kernel, _wrong_triad, name="wrong", size=(1009,), repeat=2),
+        bench.Outcome("stream.triad", "never", (1009,), "skipped", "a thing is missing"),
+        bench.Outcome("stream.add", "never", (1009,), "skipped", "a thing is missing"),
+    ]
+    measured = [lab.measure_function(kernel, lambda b, c, s, out: np.add(b, s * c, out=out), name=n,
+                                     size=(1009,), repeat=2) for n in ("first", "second")]  # fmt: skip
+    table = tables.results([*measured, *outcomes], fold=True)
+    assert [row["variant"] for row in table.rows] == ["first", "second"]
+    assert "kernel" not in table.rows[0] and "size" not in table.rows[0] and "threads" not in table.rows[0]
+    assert table.notes[0] == "Every row: kernel stream.triad, threads 1, size 1009."
+    assert any(n.startswith("WRONG: stream.triad/wrong at 1009") for n in table.notes)
+    assert table.notes[-1] == "Not run here: never: a thing is missing"  # once, for both kernels
+    unfolded = tables.results(measured)
+    assert unfolded.rows[0]["size"] == "1009" and unfolded.notes == []

@@ -96,7 +96,7 @@ def test_records_are_sorted_oldest_first(tmp_path):
 
 def test_atomic_write_leaves_only_the_target(tmp_path):
     target = tmp_path / "sub" / "data.json"
-    assert records.write_json_atomic(target, {"a": [1, 2.5, float("inf")]}) == target
+    assert atomic.write_json(target, {"a": [1, 2.5, float("inf")]}) == target
     assert files_under(tmp_path) == ["sub/data.json"]
     assert json.loads(target.read_text()) == {"a": [1, 2.5, float("inf")]}
 
@@ -104,13 +104,13 @@ def test_atomic_write_leaves_only_the_target(tmp_path):
 def test_failing_dump_leaves_neither_target_nor_temp_file(tmp_path):
     target = tmp_path / "data.json"
     with pytest.raises(TypeError):  # json.dump writes the first keys, then meets the object
-        records.write_json_atomic(target, {"a": list(range(1000)), "z": object()})
+        atomic.write_json(target, {"a": list(range(1000)), "z": object()})
     assert files_under(tmp_path) == []
 
 
 def test_failing_write_keeps_the_previous_file(tmp_path):
     target = tmp_path / "data.json"
-    records.write_json_atomic(target, {"version": 1})
+    atomic.write_json(target, {"version": 1})
     with pytest.raises(OSError, match="disk full"), atomic.replacing(target) as tmp:
         tmp.write_text('{"version": ')  # half written, then the disk fills up
         raise OSError("disk full")
@@ -133,9 +133,9 @@ def test_writer_killed_mid_write_leaves_no_partial_file(tmp_path):
     writer = textwrap.dedent(
         f"""
         from pathlib import Path
-        from haiend import records
+        from haiend import atomic
         # about 300 MB of JSON text: far longer to write than the test waits
-        records.write_json_atomic(Path({str(target)!r}), {{"times": ["x" * 1000] * 300_000}})
+        atomic.write_json(Path({str(target)!r}), {{"times": ["x" * 1000] * 300_000}})
         """
     )
     process = subprocess.Popen([sys.executable, "-c", writer])

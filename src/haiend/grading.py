@@ -150,7 +150,7 @@ def check_exercise(
     else:
         shape = next((x.shape for x in inputs if hasattr(x, "shape")), None)
         inputs, where = tuple(inputs), f"for inputs of shape {shape}"
-    result = func(*inputs, kernel.allocate_output(*inputs))
+    result = kernels.written_in_notebook(kernel, func, name)(*inputs)  # judged by what it returns
     expect(exercise, result is not None, f"{name} returned None: end it with `return out`.")
     expected = kernel.reference(*inputs)
     shape = getattr(result, "shape", None)

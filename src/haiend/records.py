@@ -125,11 +125,6 @@ def ensure_writable(directory: Path) -> Path:
     return directory
 
 
-def write_json_atomic(path: Path, data: Any) -> Path:
-    """Write JSON so that the file either does not exist or is complete (:mod:`haiend.atomic`)."""
-    return atomic.write_json(path, data)
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.+-]+", "-", text).strip("-")
 
@@ -138,10 +133,10 @@ def save(record: Record, directory: str | os.PathLike[str] | None = None) -> Pat
     """Store a record (and refresh its machine's machine.json); returns the record's path."""
     root = ensure_writable(results_dir(directory))
     machine_folder = root / record.machine_id
-    write_json_atomic(machine_folder / "machine.json", {"schema_version": SCHEMA_VERSION, **record.machine})
+    atomic.write_json(machine_folder / "machine.json", {"schema_version": SCHEMA_VERSION, **record.machine})
     stamp = record.timestamp.replace(":", "").replace("-", "")
     name = f"{stamp}_{_slug(record.variant)}_{'x'.join(map(str, record.size))}_{record.threads}t.json"
-    return write_json_atomic(machine_folder / _slug(record.kernel) / name, record.to_dict())
+    return atomic.write_json(machine_folder / _slug(record.kernel) / name, record.to_dict())
 
 
 @dataclass
@@ -196,7 +191,7 @@ def _record_paths(root: Path) -> Iterable[Path]:
 
 def save_ceilings(machine_id: str, data: dict[str, Any], directory: str | os.PathLike[str] | None = None) -> Path:
     root = ensure_writable(results_dir(directory))
-    return write_json_atomic(root / machine_id / "ceilings.json", {"schema_version": SCHEMA_VERSION, **data})
+    return atomic.write_json(root / machine_id / "ceilings.json", {"schema_version": SCHEMA_VERSION, **data})
 
 
 def load_ceilings(machine_id: str, directory: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:

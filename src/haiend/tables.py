@@ -67,17 +67,17 @@ def results(outcomes: Iterable[Any], caption: str = "", *, machine: bool = False
 
     Columns: threads (threads x ranks), GB/s and GFLOP/s from the median time, the fraction of
     this machine's roof with the level of the memory hierarchy the data fits in (its bandwidth
-    makes the roof: "0.82 (L3)"), the speed relative to the kernel's baseline measured in the same run,
-    the median and spread (interquartile range over the median) of the warm calls, the cold
-    (first, compiling) call, and the size. ``machine=True`` adds the machine id and the time of measurement (reports
-    over many machines).
+    makes the roof: "0.82 (L3)"), the speed relative to the kernel's baseline measured in the
+    same run, the median and spread (interquartile range over the median) of the warm calls, the
+    cold (first, compiling) call, and the size. ``machine=True`` adds the machine id and the time
+    of measurement (reports over many machines).
     """
     rows: list[dict[str, str]] = []
-    not_run: dict[str, list[str]] = {}
+    not_run: list[tuple[str, str]] = []
     wrong: list[str] = []
     for o in outcomes:
         if o.status == "skipped":
-            not_run.setdefault(o.reason, []).append(f"{o.kernel}/{o.variant}")
+            not_run.append((o.variant, o.reason))
             continue
         if o.status != "measured":
             wrong.append(f"{o.kernel}/{o.variant} at {_size(o.size)} is {o.reason}: not timed.")
@@ -106,8 +106,18 @@ def results(outcomes: Iterable[Any], caption: str = "", *, machine: bool = False
             notes.append("Every row: " + ", ".join(f"{c} {rows[0][c]}" for c in shared) + ".")
             rows = [{k: v for k, v in row.items() if k not in shared} for row in rows]
     notes += [f"WRONG: {line}" for line in wrong]
-    notes += [f"Not run here: {', '.join(_short(names))}: {reason}" for reason, names in not_run.items()]
-    return Table(rows, caption, notes)
+    return Table(rows, caption, notes + not_run_notes(not_run))
+
+
+def not_run_notes(skipped: Iterable[tuple[str, str]]) -> list[str]:
+    """One line per reason for the (variant, reason) pairs that could not run here: a requirement
+    is the variant's, so a variant skipped for every kernel of a group is named once."""
+    by_reason: dict[str, list[str]] = {}
+    for variant, reason in skipped:
+        names = by_reason.setdefault(reason, [])
+        if variant not in names:
+            names.append(variant)
+    return [f"Not run here: {', '.join(names)}: {reason}" for reason, names in by_reason.items()]
 
 
 def ceilings(measured: Any, caption: str | None = None) -> Table:
@@ -129,11 +139,6 @@ def ceilings(measured: Any, caption: str | None = None) -> Table:
         quick = ", quick sizes" if measured.quick else ""
         caption = f"Ceilings of {measured.machine_id} (measured {measured.measured_at[:19]}{quick})"
     return Table(rows, caption, measured.notes())
-
-
-def _short(names: list[str]) -> list[str]:
-    """``stream.copy/cuda, stream.add/cuda`` -> ``cuda``: a requirement is the variant's, not the kernel's."""
-    return list(dict.fromkeys(name.split("/", 1)[1] for name in names))
 
 
 def _roof(record: Any) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from haiend import bench, kernels, machine, sizes, threads
+from haiend import bench, kernels, machine, sizes, tables, threads
 from haiend import ceilings as ceilings_mod
 from haiend.errors import HaiendError
 from haiend.grading import is_stub
@@ -52,14 +52,10 @@ def check_all(
     if display:  # the variants that cannot run here: one line per reason under the table
         first = next((x for x in inputs if hasattr(x, "shape")), None)
         shape = kernel.size_label(first.shape) if first is not None else ""
-        reasons: dict[str, list[str]] = {}
-        for row in rows:
-            if row["runs here"] == "no":
-                reasons.setdefault(row["check"], []).append(row["variant"])
         show(
             [{"variant": r["variant"], "check": r["check"]} for r in rows if r["runs here"] == "yes"],
             f"{kernel.name}: every realisation against the reference, n = {shape}",
-            [f"Not run here: {', '.join(names)}: {reason}" for reason, names in reasons.items()],
+            tables.not_run_notes((r["variant"], r["check"]) for r in rows if r["runs here"] == "no"),
         )
     return rows
 
