@@ -14,6 +14,16 @@ from haiend import atomic, records
 from haiend.errors import HaiendError
 from haiend.records import Record
 
+TEST_MACHINE = {
+    "machine_id": "test-cpu-0123abcd",
+    "cpu_model": "Test CPU",
+    "architecture": "x86_64",
+    "logical_cores": 2,
+    "caches": {"L1d": 32768, "L2": 1048576, "L3": 33554432},
+    "simd": ["sse2", "avx2", "fma"],
+    "hostname": "testhost",
+}
+
 
 def make_record(**changes):
     values = dict(
@@ -29,17 +39,12 @@ def make_record(**changes):
         clock="perf_counter",
         bytes_moved=24000.0,
         flops=2000.0,
-        median_s=2e-3,
-        min_s=1e-3,
-        gb_per_s=0.012,
-        gflop_per_s=0.001,
         roof={"bandwidth": 1e10, "peak": 1e11, "threads": 2},
-        fraction_of_roof=0.5,
         error=0.0,
         tolerance=1e-14,
         correct=True,
         machine_id="test-cpu-0123abcd",
-        machine={"machine_id": "test-cpu-0123abcd", "cpu_model": "Test CPU"},
+        machine=TEST_MACHINE,
         details={"summary": "test"},
         haiend_version="0.1.0",
     )
@@ -74,13 +79,21 @@ def test_save_uses_the_results_dir_from_the_environment(isolated_dirs):
     assert len(records.load().records) == 1
 
 
-def test_from_dict_ignores_unknown_fields_and_fills_defaults():
+def test_a_current_file_with_an_unknown_field_is_refused_by_name():
+    """Version 2 is strict: a field this haiend does not know means a newer format, not noise."""
     data = make_record().to_dict()
-    data["added_by_a_later_minor_version"] = 1
-    for name in ("ranks", "details", "haiend_version"):
-        del data[name]
+    data["added_by_a_later_version"] = 1
+    with pytest.raises(ValueError, match="added_by_a_later_version"):
+        Record.from_dict(data)
+
+
+def test_statistics_are_computed_from_the_times_not_read_from_the_file():
+    data = make_record().to_dict(derived=True)
+    assert data["median_s"] == pytest.approx(2e-3) and data["gb_per_s"] == pytest.approx(24000 / 2e-3 / 1e9)
+    data |= {"median_s": 99.0, "gb_per_s": 1e6}  # what --json printed, tampered with
     record = Record.from_dict(data)
-    assert record.ranks == 1 and record.details == {} and record.haiend_version == ""
+    assert record.median_s == pytest.approx(2e-3) and record.gb_per_s == pytest.approx(12.0 / 1000)
+    assert record.fraction_of_roof == pytest.approx(12e-3 / 10)  # memory bound: 0.012 GB/s of 10 GB/s
 
 
 def test_records_are_sorted_oldest_first(tmp_path):
@@ -184,7 +197,7 @@ def test_every_unreadable_file_is_named_and_the_good_ones_load(tmp_path):
     assert all(path.parent == folder for path, _ in loaded.problems)
     assert "not valid JSON" in problems["corrupt.json"]
     assert "not a JSON object" in problems["list.json"]
-    assert "missing field(s)" in problems["missing.json"] and "variant" in problems["missing.json"]
+    assert "required property" in problems["missing.json"] and "variant" in problems["missing.json"]
     assert "newer" in problems["future.json"] and str(records.SCHEMA_VERSION + 1) in problems["future.json"]
     assert "schema_version" in problems["unversioned.json"]
     with pytest.raises(HaiendError, match="corrupt.json|list.json|missing.json|future.json"):
@@ -208,7 +221,7 @@ def test_load_filters_by_kernel_and_machine(tmp_path):
     triad_a = make_record()
     copy_a = make_record(kernel="stream.copy")
     A, B = "test-cpu-0123abcd", "other-cpu-99999999"
-    triad_b = make_record(machine_id=B, machine={"machine_id": B})
+    triad_b = make_record(machine_id=B, machine=TEST_MACHINE | {"machine_id": B})
     stencil_b = replace(triad_b, kernel="stencil2d")
     for record in (triad_a, copy_a, triad_b, stencil_b):
         records.save(record, tmp_path)
@@ -268,7 +281,12 @@ def test_ensure_writable_creates_the_folder_and_leaves_no_probe(tmp_path):
 
 
 def test_ceilings_round_trip(tmp_path):
-    data = {"machine_id": "m-1", "roofs": {"1": {"bandwidth": 1e10, "peak": 5e10}}, "quick": True}
+    data = {
+        "machine_id": "m-1",
+        "roofs": {"1": {"bandwidth": 1e10, "peak": 5e10}},
+        "quick": True,
+        "measured_at": "2026-12-02T00:00:00.000000Z",
+    }
     path = records.save_ceilings("m-1", data, tmp_path)
     assert path == tmp_path / "m-1" / "ceilings.json"
     assert records.load_ceilings("m-1", tmp_path) == {"schema_version": records.SCHEMA_VERSION, **data}

@@ -19,7 +19,7 @@ from haiend import __version__, kernels, machine, mpi, records, threads
 from haiend.ceilings import Ceilings
 from haiend.errors import HaiendError
 from haiend.kernels import Check, Kernel
-from haiend.roofline import Roof, fraction_of_roof
+from haiend.roofline import Roof
 from haiend.timing import BenchmarkResult, benchmark
 
 Progress = Callable[[str], None]
@@ -48,7 +48,7 @@ class Outcome:
 
         The record leaves out the machine fingerprint, which the reader has already.
         """
-        record = self.record.to_dict() if self.record is not None else None
+        record = self.record.to_dict(derived=True) if self.record is not None else None
         if record is not None:
             record.pop("machine")
         return {
@@ -70,7 +70,8 @@ class Outcome:
                 data["kernel"], data["variant"], tuple(data["size"]), data["status"], data.get("reason", "")
             )
         return cls.from_record(
-            records.Record.from_dict({"machine": machine_info or {}, **record}), data.get("baseline_ratio")
+            records.Record.from_dict({"machine": machine_info or {"machine_id": record["machine_id"]}, **record}),
+            data.get("baseline_ratio"),
         )
 
     @classmethod
@@ -135,6 +136,7 @@ def run(
     results_dir: str | None = None,
     progress: Progress | None = None,
     info: dict[str, Any] | None = None,
+    command: str | None = None,
 ) -> list[Outcome]:
     """Run every requested variant of kernel (or group) ``name``; returns one Outcome per variant.
 
@@ -159,6 +161,7 @@ def run(
     say = progress if (progress is not None and root) else (lambda message: None)
     if callable(ceilings):
         ceilings = ceilings()
+    context = records.run_context(command)
 
     outcomes: list[Outcome] = []
     for kernel in chosen_kernels:
@@ -181,6 +184,7 @@ def run(
                 ceilings=ceilings,
                 info=info,
                 say=say,
+                run=context,
             )
             kernel_outcomes.append(outcome)
         footprint = kernel.footprint(sizes[kernel.name])
@@ -213,6 +217,7 @@ def run_variant(
     ceilings: Ceilings | None = None,
     info: dict[str, Any] | None = None,
     say: Progress | None = None,
+    run: dict[str, Any] | None = None,
 ) -> Outcome:
     """Check one variant against ``expected``, and time it only if it is correct (no saving).
 
@@ -256,8 +261,6 @@ def run_variant(
         )
     dtype = str(getattr(result, "dtype", "float64"))
     roof = _roof_for(variant, ceilings, used_threads * ranks, dtype, kernel.footprint(size))
-    bytes_moved, flops = kernel.bytes_moved(size), kernel.flops(size)
-    median = timing.median
     record = records.Record(
         kernel=kernel.name,
         variant=variant_name,
@@ -270,20 +273,22 @@ def run_variant(
         cold_time=timing.cold_time,
         batch=timing.batch,
         clock=timing.clock,
-        bytes_moved=bytes_moved,
-        flops=flops,
-        median_s=median,
-        min_s=timing.min,
-        gb_per_s=bytes_moved / median / 1e9,
-        gflop_per_s=flops / median / 1e9,
+        extra_times={k: list(v) for k, v in timing.extra.items() if isinstance(v, (list, tuple))},
+        bytes_moved=kernel.bytes_moved(size),
+        flops=kernel.flops(size),
         roof=_roof_dict(roof),
-        fraction_of_roof=fraction_of_roof(flops, bytes_moved, median, roof) if roof else float("nan"),
         error=check.error,
         tolerance=check.tolerance,
-        correct=True,
         machine_id=info["machine_id"],
         machine=info,
-        details={"summary": variant.summary, "device": variant.device, **dict(variant.details)},
+        details={
+            "summary": variant.summary,
+            "device": variant.device,
+            "kind": variant.kind.name,
+            **{k: v for k, v in timing.extra.items() if not isinstance(v, (list, tuple))},
+            **dict(variant.details),
+        },
+        run=run or records.run_context(),
         haiend_version=__version__,
     )
     say(f"  {timing}; {record.gb_per_s:.2f} GB/s, {record.gflop_per_s:.2f} GFLOP/s")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shlex
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -65,7 +66,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kernel", help="only this kernel or group")
     p.add_argument("--machine", help="only this machine id")
     p.add_argument("--results-dir")
+    p.add_argument("--all", action="store_true", help="every run (default: the newest run of each key)")
     p.add_argument("--json", action="store_true")
+
+    p = commands.add_parser(
+        "results", help="check, export, import and compare results across machines and sites"
+    )
+    actions = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    q = actions.add_parser("validate", help="check files, folders or zips against the schemas")
+    q.add_argument(
+        "paths", nargs="+", metavar="PATH", help="a record, machine.json, ceilings.json, folder or zip"
+    )
+    q = actions.add_parser("export", help="write this machine's results into a zip to send")
+    q.add_argument("out", metavar="OUT.zip")
+    q.add_argument("--anonymise", action="store_true", help="hash host and user names (salted)")
+    q.add_argument("--site", help="the site name to put in the manifest (lower-case, digits, hyphens)")
+    q.add_argument("--results-dir", help="where the results are (default: $HAIEND_RESULTS_DIR or per user)")
+    q = actions.add_parser("import", help="file a site's zip or folder into the catalogue (all or nothing)")
+    q.add_argument("source", metavar="ZIP|DIR")
+    q.add_argument("--site", help="the site the results come from (default: the zip's manifest)")
+    q.add_argument("--catalogue", default="results", help="the catalogue folder (default: ./results)")
+    q = actions.add_parser("compare", help="two machines, two variants or two runs, with the noise")
+    q.add_argument("a", metavar="A", help="a record file, KERNEL:VARIANT[@MACHINE], or a machine id")
+    q.add_argument("b", metavar="B", help="the same kinds as A")
+    q.add_argument(
+        "--results-dir",
+        action="append",
+        help="folder or catalogue to read (repeatable; default: $HAIEND_RESULTS_DIR or per user)",
+    )
+    q.add_argument("--kernel", help="only this kernel or group (machine against machine)")
+    q.add_argument(
+        "--min-effect",
+        type=float,
+        help="smallest relative difference that counts (default from haiend.stats)",
+    )
+    q.add_argument("--json", action="store_true")
 
     p = commands.add_parser("slurm", help="write a Slurm batch script (or job array) from a site profile")
     p.add_argument("profile", help="the site profile: .toml (Python 3.11+) or .json")
@@ -92,6 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "bench": cmd_bench,
             "report": cmd_report,
             "slurm": cmd_slurm,
+            "results": cmd_results,
         }[args.command](args)
     except HaiendError as exc:
         print(f"haiend: error: {exc}", file=sys.stderr)
@@ -267,6 +303,7 @@ def cmd_bench(args) -> int:
         results_dir=args.results_dir,
         progress=progress,
         info=info,
+        command=shlex.join(["haiend", *sys.argv[1:]]),
     )
     if not root:
         return 0
@@ -298,29 +335,72 @@ def cmd_report(args) -> int:
     for path, why in loaded.problems:
         print(f"haiend: warning: skipped {path}: {why}", file=sys.stderr)
     latest: dict[tuple, records.Record] = {}
-    for record in loaded.records:
-        latest[
-            (
-                record.machine_id,
-                record.kernel,
-                record.variant,
-                tuple(record.size),
-                record.threads,
-                record.ranks,
-            )
-        ] = record
+    runs: dict[tuple, int] = {}
+    for number, record in enumerate(loaded.records):
+        key = (
+            record.machine_id,
+            record.kernel,
+            record.variant,
+            tuple(record.size),
+            record.threads,
+            record.ranks,
+        )
+        key = key + (number,) if args.all else key
+        latest[key] = record
+        runs[key] = runs.get(key, 0) + 1
     if args.json:
-        print(json.dumps([r.to_dict() | {"machine": r.machine_id} for r in latest.values()], indent=1))
+        print(
+            json.dumps(
+                [r.to_dict(derived=True) | {"runs": runs[k]} for k, r in latest.items()],
+                indent=1,
+                default=_json_default,
+            )
+        )
         return 0
     if not latest:
         print(f"No records under {records.results_dir(args.results_dir)}; run 'haiend bench KERNEL' first.")
         return 0
     outcomes = [
         bench.Outcome.from_record(r)
-        for r in sorted(latest.values(), key=lambda r: (r.machine_id, r.kernel, r.variant))
+        for r in sorted(latest.values(), key=lambda r: (r.machine_id, r.kernel, r.variant, r.timestamp))
     ]
     print_table(tables.results(outcomes, machine=True))
+    repeated = sum(1 for n in runs.values() if n > 1)
+    if repeated and not args.all:
+        print(
+            f"{repeated} of these were run more than once: the newest run of each is shown; --all shows every run."
+        )
     return 0
+
+
+def cmd_results(args) -> int:
+    from haiend.records import exchange
+
+    if args.action == "validate":
+        bad = 0
+        for path in args.paths:
+            bundle = exchange.validate(path)
+            for where, why in bundle.problems:
+                print(f"{where}: {why}", file=sys.stderr)
+            bad += len(bundle.problems)
+            print(f"{path}: {len(bundle.entries)} file(s) valid, {len(bundle.problems)} not")
+        return USAGE_EXIT if bad else 0
+    if args.action == "export":
+        out, bundle = exchange.export(
+            args.out, directory=args.results_dir, anonymise=args.anonymise, site=args.site
+        )
+        for where, why in bundle.problems:
+            print(f"haiend: warning: left out {where}: {why}", file=sys.stderr)
+        how = "anonymised, " if args.anonymise else ""
+        print(f"wrote {out}: {len(bundle.entries)} file(s), {how}at the current schema versions")
+        return 0
+    if args.action == "import":
+        done = exchange.import_(args.source, args.catalogue, site=args.site)
+        print(done.summary())
+        return 0
+    from haiend import compare
+
+    return compare.command(args, print_table)
 
 
 def cmd_slurm(args) -> int:

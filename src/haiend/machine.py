@@ -89,17 +89,28 @@ def describe() -> dict[str, Any]:
 def machine_id(info: dict[str, Any] | None = None) -> str:
     """A short stable id: a slug of the CPU model plus a hash of the hardware that sets the limits.
 
-    Identical nodes of a cluster share an id, so their results sit together; the hostname is
-    left out because containers and JupyterHub pods get a new one each start.
+    The hash covers what makes two machines' results differ: the CPU's vendor, family and model
+    number (two EPYC generations both call themselves "AMD EPYC" in a VM), its vector extensions,
+    cache sizes, core count, memory and GPU. Identical nodes of a cluster share an id, so their
+    results sit together; the hostname is left out because containers and JupyterHub pods get a
+    new one each start. Fingerprints written before the family, model and caches were part of
+    the id (machine schema version 1) get their new id when read (``haiend.records.migrations``).
     """
-    info = info if info is not None else {**collect_cpu(), **collect_memory(), **collect_gpu()}
+    info = info if info is not None else {**collect_cpu(), **collect_caches(), **collect_memory(), **collect_gpu()}
     gpu = info.get("gpu") or {}
+    caches = info.get("caches") or {}
     key = "|".join(
         str(v)
         for v in (
             info.get("cpu_model"),
+            info.get("cpu_vendor"),
+            info.get("cpu_family"),
+            info.get("cpu_model_number"),
+            info.get("cpu_part"),
+            ",".join(sorted(info.get("simd") or [])),
+            ",".join(f"{k}={caches[k]}" for k in sorted(caches)),
             info.get("logical_cores"),
-            round(float(info.get("memory_total_bytes", 0)) / 2**30),
+            round(float(info.get("memory_total_bytes") or 0) / 2**30),
             gpu.get("name") if isinstance(gpu, dict) else None,
         )
     )

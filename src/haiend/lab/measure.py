@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from haiend import bench, kernels, machine, sizes, tables, threads
+from haiend import bench, kernels, machine, records, sizes, tables, threads
 from haiend import ceilings as ceilings_mod
 from haiend.errors import HaiendError
 from haiend.grading import is_stub
@@ -132,11 +132,13 @@ def measure_function(
     ceilings: ceilings_mod.Ceilings | None = None,
     repeat: int = 10,
     max_duration: float = 5.0,
+    save: bool = True,
 ) -> bench.Outcome:
     """Check and time a function written in the notebook exactly as ``haiend.bench`` times a variant.
 
-    The outcome (not saved as a record) can go into :func:`haiend.lab.show_table` and the plots
-    with the rest.
+    The outcome's record is saved with the others (``save=False`` to keep it out), so a learner's
+    variant sits beside the kernel's own in ``haiend report``; it can go into
+    :func:`haiend.lab.show_table` and the plots with the rest.
     """
     kernel = _kernel(kernel)
     name = name or getattr(func, "__name__", "mine")
@@ -148,7 +150,7 @@ def measure_function(
     chosen = bench.resolve_size(kernel, size, quick=sizes.quick(), info=info)
     inputs = kernel.make_inputs(chosen)
     # bench's per-variant step, so a notebook function is checked and timed like the rest.
-    return bench.run_variant(
+    outcome = bench.run_variant(
         with_mine,
         name,
         chosen,
@@ -161,6 +163,9 @@ def measure_function(
         ceilings=ceilings,
         info=info,
     )
+    if save and outcome.record is not None:
+        records.save(outcome.record)
+    return outcome
 
 
 def mpi_bench(
@@ -172,7 +177,7 @@ def mpi_bench(
     timeout: float = 120.0,
     extra_args: Sequence[str] = (),
 ) -> tuple[str, list[bench.Outcome] | str]:
-    """Run ``haiend bench`` under ``mpiexec -n ranks`` at quick size (or ``size``), nothing saved.
+    """Run ``haiend bench`` under ``mpiexec -n ranks`` at quick size (or ``size``); rank 0 saves the records.
 
     ``extra_args`` go to ``haiend bench`` as they are (``["--threads", "1"]``, so that the
     ranks' BLAS libraries do not start threads on cores the other ranks use).
@@ -185,7 +190,7 @@ def mpi_bench(
     args += ["--size", "x".join(str(int(v)) for v in size)] if size is not None else []
     shown = f"mpiexec -n {ranks} python -m haiend bench {kernel} {shlex.join(args)}"
     try:
-        ran = bench.under_mpiexec(kernel, ranks, [*args, "--quick", "--no-save"], timeout=timeout)
+        ran = bench.under_mpiexec(kernel, ranks, [*args, "--quick"], timeout=timeout)
     except subprocess.TimeoutExpired:
         return shown, f"{shown} did not finish within {timeout:.0f} s."
     except HaiendError as failed:
