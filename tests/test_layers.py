@@ -18,6 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "haiend"
 LAYERS: list[tuple[str, ...]] = [
     ("haiend", "haiend.errors"),
     ("haiend.requirements", "haiend.atomic", "haiend.threads", "haiend.timing", "haiend.roofline", "haiend.asm"),
+    ("haiend.stats",),
     ("haiend.microarch",),
     ("haiend.records.schemas", "haiend.records.anonymise"),
     ("haiend.machine", "haiend.cbuild", "haiend.mpi", "haiend.sizes", "haiend.tune"),
@@ -33,7 +34,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("haiend.ceilings", "haiend.recompile", "haiend.sampler"),
     ("haiend.bench", "haiend.grading"),
     ("haiend.tables", "haiend.plotting", "haiend.student"),
-    ("haiend.slurm", "haiend.mpi_demos", "haiend.mpi_demos.*"),
+    ("haiend.slurm", "haiend.mpi_demos", "haiend.mpi_demos.*", "haiend.compare"),
     ("haiend.lab.show",),
     ("haiend.lab.measure",),
     ("haiend.lab",),

@@ -1,0 +1,217 @@
+"""``haiend results compare A B``: two runs, two variants or two machines, each difference with its noise.
+
+A and B are each one of:
+
+* a record file (``.../stream.triad/2026...json``): one run;
+* ``KERNEL:VARIANT`` or ``KERNEL:VARIANT@MACHINE``: every run of that variant (on that machine, or
+  on the one machine that has it), pooled;
+* a machine id (or the start of one that names a single machine): every variant it measured,
+  compared key by key with the other machine's.
+
+Each comparison is :func:`haiend.stats.compare_runs` on the warm times: the ratio of medians
+with a bootstrap interval, and "noise" when the interval holds 1 or stays inside the smallest
+difference that counts. When the two sides did different amounts of work (two machines'
+default sizes differ with their caches), the ratio is of the kernel's figure of merit (counted
+bytes or flops per second), so it still says which ran faster.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from haiend import kernels, records, stats
+from haiend.errors import HaiendError
+from haiend.records import Record
+from haiend.tables import Table
+
+
+@dataclass(frozen=True)
+class Side:
+    """What one of A and B selected: a label and its records."""
+
+    label: str
+    records: tuple[Record, ...]
+    kind: str  # "run", "variant" or "machine"
+
+
+@dataclass(frozen=True)
+class Row:
+    kernel: str
+    variant: str
+    spread: str  # "1 thread", "2 ranks"...
+    size_a: str
+    size_b: str
+    comparison: stats.Comparison
+    metric: str  # "time" (same work) or the figure of merit compared
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.comparison
+        return {
+            "kernel": self.kernel,
+            "variant": self.variant,
+            "spread": self.spread,
+            "size_a": self.size_a,
+            "size_b": self.size_b,
+            "compared": self.metric,
+            "ratio": c.ratio,
+            "low": c.low,
+            "high": c.high,
+            "confidence": c.confidence,
+            "verdict": c.verdict,
+            "runs_a": c.runs_a,
+            "runs_b": c.runs_b,
+            "sentence": str(c),
+        }
+
+
+def select(spec: str, pool: Sequence[Record]) -> Side:
+    """The records ``spec`` names (see the module docstring); HaiendError in one sentence if none."""
+    path = Path(spec)
+    if spec.endswith(".json") or path.is_file():
+        if not path.is_file():
+            raise HaiendError(f"{spec} is not a file.")
+        try:
+            record = Record.from_dict(records.read_json(path))
+        except ValueError as exc:
+            raise HaiendError(f"{spec} is not a readable record: {exc}.") from None
+        return Side(f"{record.variant} ({path.name})", (record,), "run")
+    if ":" in spec:
+        key, _, machine = spec.partition("@")
+        kernel, _, variant = key.partition(":")
+        chosen = [r for r in pool if r.kernel == kernel and r.variant == variant]
+        if machine:
+            chosen = [r for r in chosen if r.machine_id.startswith(machine)]
+        if not chosen:
+            raise HaiendError(f"no records of {key}{' on ' + machine if machine else ''} were found.")
+        machines = sorted({r.machine_id for r in chosen})
+        if len(machines) > 1:
+            raise HaiendError(
+                f"{key} was measured on {len(machines)} machines ({', '.join(machines)}): add @MACHINE."
+            )
+        return Side(spec if machine else f"{key}@{machines[0]}", tuple(chosen), "variant")
+    machines = sorted({r.machine_id for r in pool if r.machine_id.startswith(spec)})
+    if len(machines) != 1:
+        known = ", ".join(sorted({r.machine_id for r in pool})) or "none"
+        what = "no machine" if not machines else f"{len(machines)} machines"
+        raise HaiendError(
+            f"{spec!r} names {what}: give a record file, KERNEL:VARIANT[@MACHINE] or one of: {known}."
+        )
+    return Side(machines[0], tuple(r for r in pool if r.machine_id == machines[0]), "machine")
+
+
+def _spread(record: Record) -> tuple[int, int]:
+    return record.threads, record.ranks
+
+
+def _spread_label(spread: tuple[int, int]) -> str:
+    threads, ranks = spread
+    return f"{ranks} ranks" if ranks > 1 else f"{threads} thread{'s' if threads > 1 else ''}"
+
+
+def _largest(runs: Sequence[Record]) -> list[Record]:
+    """The runs at the largest size among ``runs`` (several sizes of one key are not pooled)."""
+    top = max(tuple(r.size) for r in runs)
+    return [r for r in runs if tuple(r.size) == top]
+
+
+def merit(kernel: str) -> str:
+    """The figure of merit of a kernel ("gb_per_s" or "gflop_per_s"); bytes for one not known here."""
+    try:
+        return kernels.get(kernel).spec.merit
+    except HaiendError:
+        return "gb_per_s"
+
+
+def compare_groups(
+    a: Sequence[Record], b: Sequence[Record], *, labels: tuple[str, str], min_effect: float | None = None
+) -> tuple[stats.Comparison, str]:
+    """Compare two groups of runs; by time when they did the same work, else by figure of merit."""
+    settings = {} if min_effect is None else {"min_effect": min_effect}
+    found = stats.compare_runs([r.times for r in a], [r.times for r in b], labels=labels, **settings)
+    same_work = tuple(a[0].size) == tuple(b[0].size) and a[0].kernel == b[0].kernel
+    if same_work:
+        return found, "time"
+    metric = merit(a[0].kernel)
+    work = (lambda r: r.bytes_moved) if metric == "gb_per_s" else (lambda r: r.flops)
+    scale = work(a[0]) / work(b[0])
+    scaled = replace(found, ratio=found.ratio * scale, low=found.low * scale, high=found.high * scale)
+    return replace(scaled, verdict=stats.judge(scaled.ratio, scaled.low, scaled.high, found.min_effect)), metric
+
+
+def compare(a: Side, b: Side, *, kernel: str | None = None, min_effect: float | None = None) -> list[Row]:
+    """Every comparison A and B allow: one for two runs or two variants, one per shared key for machines."""
+    if (a.kind == "machine") != (b.kind == "machine"):
+        raise HaiendError("compare a machine with a machine, or runs and variants with each other.")
+    if a.kind != "machine":
+        left, right = _largest(a.records), _largest(b.records)
+        found, metric = compare_groups(left, right, labels=(a.label, b.label), min_effect=min_effect)
+        spread = _spread_label(_spread(left[0]))
+        if _spread(left[0]) != _spread(right[0]):
+            spread += f" vs {_spread_label(_spread(right[0]))}"
+        label = left[0].kernel if left[0].kernel == right[0].kernel else f"{left[0].kernel} vs {right[0].kernel}"
+        variant = left[0].variant if left[0].variant == right[0].variant else f"{left[0].variant} vs {right[0].variant}"
+        return [Row(label, variant, spread, _size(left[0]), _size(right[0]), found, metric)]
+    groups: dict[str, dict[tuple, list[Record]]] = {"a": defaultdict(list), "b": defaultdict(list)}
+    for name, side in (("a", a), ("b", b)):
+        for r in side.records:
+            if kernel is None or r.kernel == kernel or r.kernel.startswith(kernel + "."):
+                groups[name][(r.kernel, r.variant, *_spread(r))].append(r)
+    shared = sorted(set(groups["a"]) & set(groups["b"]))
+    if not shared:
+        raise HaiendError(f"{a.label} and {b.label} have no kernel, variant and thread count in common.")
+    rows = []
+    for key in shared:
+        left, right = _largest(groups["a"][key]), _largest(groups["b"][key])
+        found, metric = compare_groups(left, right, labels=(a.label, b.label), min_effect=min_effect)
+        rows.append(Row(key[0], key[1], _spread_label(key[2:]), _size(left[0]), _size(right[0]), found, metric))
+    return rows
+
+
+def _size(record: Record) -> str:
+    return "x".join(str(v) for v in record.size)
+
+
+def table(rows: Sequence[Row], a: Side, b: Side) -> Table:
+    shown = []
+    for row in rows:
+        c = row.comparison
+        shown.append(
+            {
+                "kernel": row.kernel,
+                "variant": row.variant,
+                "on": row.spread,
+                "size A / B": row.size_a if row.size_a == row.size_b else f"{row.size_a} / {row.size_b}",
+                "A / B": f"{c.ratio:.3f}" + ("" if row.metric == "time" else f" ({row.metric})"),
+                f"{c.confidence:.0%} interval": f"{c.low:.3f} to {c.high:.3f}",
+                "runs A, B": f"{c.runs_a}, {c.runs_b}",
+                "verdict": "noise" if c.verdict == "noise" else f"A {c.verdict}",
+            }
+        )
+    return Table(shown, caption=f"A = {a.label}; B = {b.label}. A / B > 1: A ran faster.")
+
+
+def command(args, print_table: Callable[[Any], None]) -> int:
+    """The ``compare`` action of ``haiend results``."""
+    pool: list[Record] = []
+    for directory in args.results_dir or [None]:
+        loaded = records.load(directory)
+        for path, why in loaded.problems:
+            print(f"haiend: warning: skipped {path}: {why}", file=sys.stderr)
+        pool.extend(loaded.records)
+    if args.min_effect is not None and args.min_effect < 0:
+        raise HaiendError(f"--min-effect must be 0 or more, not {args.min_effect}.")
+    a, b = select(args.a, pool), select(args.b, pool)
+    rows = compare(a, b, kernel=args.kernel, min_effect=args.min_effect)
+    if args.json:
+        print(json.dumps({"a": a.label, "b": b.label, "comparisons": [r.to_dict() for r in rows]}, indent=1))
+        return 0
+    if len(rows) == 1:
+        print(str(rows[0].comparison))
+    print_table(table(rows, a, b))
+    return 0
