@@ -17,7 +17,15 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "haiend"
 
 LAYERS: list[tuple[str, ...]] = [
     ("haiend", "haiend.errors"),
-    ("haiend.requirements", "haiend.atomic", "haiend.threads", "haiend.timing", "haiend.roofline", "haiend.asm"),
+    (
+        "haiend.requirements",
+        "haiend.atomic",
+        "haiend.threads",
+        "haiend.timing",
+        "haiend.roofline",
+        "haiend.asm",
+        "haiend.stats",
+    ),
     ("haiend.microarch",),
     ("haiend.machine", "haiend.cbuild", "haiend.mpi", "haiend.sizes", "haiend.records", "haiend.tune"),
     ("haiend.kernels.calls", "haiend.kernels.xp", "haiend.kernels.vector_width"),
@@ -26,7 +34,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("haiend.kernels.registry",),
     ("haiend.kernels",),
     ("haiend.kernels.*",),  # the kernel packages and their realisations
-    ("haiend.ceilings", "haiend.recompile", "haiend.sampler"),
+    ("haiend.ceilings", "haiend.recompile", "haiend.sampler", "haiend.findings"),
     ("haiend.bench", "haiend.grading"),
     ("haiend.tables", "haiend.plotting", "haiend.student"),
     ("haiend.slurm", "haiend.mpi_demos", "haiend.mpi_demos.*"),
@@ -70,7 +78,9 @@ def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + [base]).strip(".")
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1] + [base]
+                ).strip(".")
             if base.split(".")[0] != "haiend":
                 continue
             for alias in node.names:
