@@ -348,3 +348,13 @@ def test_every_finding_evaluates_on_the_real_zen3_records(tmp_path):
     table = findings.findings_table(found, verdicts)
     assert [row["finding"] for row in table.rows] == [f.id for f in found]
     assert len(table.evidence) == len(found)
+
+
+def test_times_compare_only_at_a_common_size():
+    query = {
+        "faster": {"kernel": "stream.triad", "variant": "numba"},
+        "than": {"kernel": "stream.triad", "variant": "numpy"},
+    }
+    apart = [record("stream.triad", "numba", 1.0), record("stream.triad", "numpy", 2.0, size=(1000,))]
+    v = only(findings.evaluate(finding(query), apart))
+    assert v.verdict == "not measured" and "common size" in v.reason

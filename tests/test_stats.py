@@ -1,9 +1,11 @@
 """haiend.stats: ratios of medians with a bootstrap interval, and when a difference is noise."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from haiend import stats
+from haiend import records, stats
 from haiend.errors import HaiendError
 
 
@@ -99,3 +101,31 @@ def test_bad_input_is_one_sentence():
         stats.compare_times([0.0, 1.0], [1.0])
     with pytest.raises(HaiendError, match="confidence"):
         stats.compare_times([1.0], [1.0], confidence=95)
+
+
+# -- on real records --------------------------------------------------------------------------------
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def triads(folder):
+    loaded = records.load(FIXTURES / folder)
+    assert loaded.problems == []
+    by_variant = {}
+    for r in loaded.records:
+        if r.kernel == "stream.triad" and r.threads == 1:
+            by_variant.setdefault(r.variant, []).append(r.times)
+    return by_variant
+
+
+def test_two_runs_of_one_variant_on_one_machine_are_noise():
+    runs = triads("results-zen4-quick")
+    for variant in ("numba", "numpy"):
+        first, second = runs[variant]
+        assert stats.compare_times(first, second).verdict == "noise", variant
+
+
+def test_numba_against_numpy_triad_is_not_noise():
+    for folder in ("results-zen3", "results-zen4-quick"):
+        runs = triads(folder)
+        assert stats.compare_runs(runs["numba"], runs["numpy"]).verdict == "faster", folder

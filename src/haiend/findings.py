@@ -34,7 +34,9 @@ Verdicts, per machine id:
 
 Which records: on each side, the records of one setting (size, threads, ranks). Where both sides
 were measured at common settings, the one with the largest size (then the most threads) is
-used; sides of different kernels that share no size use the largest size of each. Several runs
+used; sides that share no setting use the largest size of each for a rate (``gb_per_s``,
+``gflop_per_s``: a stencil's bandwidth against the triad's), and are "not measured" for times
+(``median_s``, ``faster``), which compare only at one size. Several runs
 of that setting are pooled, not reduced to the newest: the hierarchical bootstrap of
 :mod:`haiend.stats` draws runs and then times, so runs that disagree widen the interval, which
 is the run-to-run noise a single run hides. Every record used is listed in the evidence.
@@ -406,8 +408,13 @@ def _largest(settings: Iterable[tuple[tuple[int, ...], int, int]]) -> tuple[tupl
     return max(settings, key=lambda s: (int(np.prod(s[0])), s[1], s[2], s[0]))
 
 
-def _pair(selectors: Sequence[Mapping[str, Any]], records: list[Any]) -> list[list[Any]]:
-    """The records of each selector at one setting (see the module docstring for which)."""
+def _pair(
+    selectors: Sequence[Mapping[str, Any]], records: list[Any], *, same_size: bool = False
+) -> list[list[Any]]:
+    """The records of each selector at one setting (see the module docstring for which).
+
+    ``same_size``: only a common setting will do, as for times, which compare only at one size.
+    """
     sides = []
     for selector in selectors:
         found = _selected(selector, records)
@@ -418,6 +425,9 @@ def _pair(selectors: Sequence[Mapping[str, Any]], records: list[Any]) -> list[li
     if common:
         chosen = _largest(common)
         return [[r for r in side if _setting(r) == chosen] for side in sides]
+    if same_size:
+        names = " and ".join(_describe(s) for s in selectors)
+        raise _NotMeasured(f"{names} were not measured at a common size, thread and rank count.")
     out = []
     for side in sides:
         chosen = _largest({_setting(r) for r in side})
@@ -440,6 +450,8 @@ def _evidence(record: Any) -> dict[str, Any]:
         "times": len(record.times),
         "timestamp": record.timestamp,
         "level": data_level(record),
+        "cpu_model": (record.machine or {}).get("cpu_model"),
+        "simd": (record.machine or {}).get("simd"),
     }
 
 
@@ -466,7 +478,9 @@ def _bootstrap(runs: list[np.ndarray], rng: np.random.Generator) -> tuple[float,
 
 
 def _ratio(spec: Mapping[str, Any], records: list[Any], rng: np.random.Generator) -> _Measured:
-    num, den = _pair([spec["numerator"], spec["denominator"]], records)
+    num, den = _pair(
+        [spec["numerator"], spec["denominator"]], records, same_size=spec["metric"] == "median_s"
+    )
     metric = spec["metric"]
     n_point, n_boot = _bootstrap([_samples(r, metric) for r in num], rng)
     d_point, d_boot = _bootstrap([_samples(r, metric) for r in den], rng)
@@ -490,7 +504,7 @@ def _measure(query: Mapping[str, Any], records: list[Any], seed: int) -> _Measur
         point, boot = _bootstrap([_samples(r, "fraction_of_roof") for r in side], rng)
         low, high = stats.percentile_interval(boot)
         return _Measured(point, low, high, boot, tuple(_evidence(r) for r in side))
-    a, b = _pair([query["faster"], query["than"]], records)
+    a, b = _pair([query["faster"], query["than"]], records, same_size=True)
     comparison = stats.compare_runs(
         [r.times for r in a],
         [r.times for r in b],
