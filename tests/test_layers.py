@@ -31,7 +31,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("haiend.kernels.registry",),
     ("haiend.kernels",),
     ("haiend.kernels.*",),  # the kernel packages and their realisations
-    ("haiend.ceilings", "haiend.recompile", "haiend.sampler"),
+    ("haiend.ceilings", "haiend.recompile", "haiend.sampler", "haiend.findings"),
     ("haiend.bench", "haiend.grading"),
     ("haiend.tables", "haiend.plotting", "haiend.student"),
     ("haiend.slurm", "haiend.mpi_demos", "haiend.mpi_demos.*", "haiend.compare"),
@@ -75,7 +75,9 @@ def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + [base]).strip(".")
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1] + [base]
+                ).strip(".")
             if base.split(".")[0] != "haiend":
                 continue
             for alias in node.names:
