@@ -49,6 +49,7 @@ class Row:
     size_b: str
     comparison: stats.Comparison
     metric: str  # "time" (same work) or the figure of merit compared
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         c = self.comparison
@@ -67,6 +68,7 @@ class Row:
             "runs_a": c.runs_a,
             "runs_b": c.runs_b,
             "sentence": str(c),
+            "notes": list(self.notes),
         }
 
 
@@ -141,7 +143,9 @@ def compare_groups(
     work = (lambda r: r.bytes_moved) if metric == "gb_per_s" else (lambda r: r.flops)
     scale = work(a[0]) / work(b[0])
     scaled = replace(found, ratio=found.ratio * scale, low=found.low * scale, high=found.high * scale)
-    return replace(scaled, verdict=stats.judge(scaled.ratio, scaled.low, scaled.high, found.min_effect)), metric
+    return replace(
+        scaled, verdict=stats.judge(scaled.ratio, scaled.low, scaled.high, found.min_effect)
+    ), metric
 
 
 def compare(a: Side, b: Side, *, kernel: str | None = None, min_effect: float | None = None) -> list[Row]:
@@ -154,9 +158,17 @@ def compare(a: Side, b: Side, *, kernel: str | None = None, min_effect: float | 
         spread = _spread_label(_spread(left[0]))
         if _spread(left[0]) != _spread(right[0]):
             spread += f" vs {_spread_label(_spread(right[0]))}"
-        label = left[0].kernel if left[0].kernel == right[0].kernel else f"{left[0].kernel} vs {right[0].kernel}"
-        variant = left[0].variant if left[0].variant == right[0].variant else f"{left[0].variant} vs {right[0].variant}"
-        return [Row(label, variant, spread, _size(left[0]), _size(right[0]), found, metric)]
+        label = (
+            left[0].kernel if left[0].kernel == right[0].kernel else f"{left[0].kernel} vs {right[0].kernel}"
+        )
+        variant = (
+            left[0].variant
+            if left[0].variant == right[0].variant
+            else f"{left[0].variant} vs {right[0].variant}"
+        )
+        return [
+            Row(label, variant, spread, _size(left[0]), _size(right[0]), found, metric, _notes(left, right))
+        ]
     groups: dict[str, dict[tuple, list[Record]]] = {"a": defaultdict(list), "b": defaultdict(list)}
     for name, side in (("a", a), ("b", b)):
         for r in side.records:
@@ -169,8 +181,34 @@ def compare(a: Side, b: Side, *, kernel: str | None = None, min_effect: float | 
     for key in shared:
         left, right = _largest(groups["a"][key]), _largest(groups["b"][key])
         found, metric = compare_groups(left, right, labels=(a.label, b.label), min_effect=min_effect)
-        rows.append(Row(key[0], key[1], _spread_label(key[2:]), _size(left[0]), _size(right[0]), found, metric))
+        rows.append(
+            Row(key[0], key[1], _spread_label(key[2:]), _size(left[0]), _size(right[0]), found, metric)
+        )
     return rows
+
+
+def busy(record: Record) -> str | None:
+    """A sentence when other work was running as ``record``'s run started, else None.
+
+    The 1-minute load average at the start counts the processes that wanted a core; when fewer
+    cores were left idle than the run used, the run shared its cores and its times are slower
+    than the machine can do: such a run says more about the neighbours than about the variant.
+    """
+    load = (record.run or {}).get("load_average")
+    cores = record.machine.get("usable_cores") or record.machine.get("logical_cores")
+    if not load or not cores:
+        return None
+    used = record.threads * record.ranks
+    if cores - load[0] >= used:
+        return None
+    return (
+        f"{record.variant} ({record.timestamp[:19]}) started with load average {load[0]:.2f} on {cores} cores:"
+        f" other work shared the cores it used."
+    )
+
+
+def _notes(*groups: Sequence[Record]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(n for group in groups for r in group if (n := busy(r))))
 
 
 def _size(record: Record) -> str:
@@ -193,7 +231,8 @@ def table(rows: Sequence[Row], a: Side, b: Side) -> Table:
                 "verdict": "noise" if c.verdict == "noise" else f"A {c.verdict}",
             }
         )
-    return Table(shown, caption=f"A = {a.label}; B = {b.label}. A / B > 1: A ran faster.")
+    notes = list(dict.fromkeys(n for row in rows for n in row.notes))
+    return Table(shown, caption=f"A = {a.label}; B = {b.label}. A / B > 1: A ran faster.", notes=notes)
 
 
 def command(args, print_table: Callable[[Any], None]) -> int:
