@@ -17,10 +17,17 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "haiend"
 
 LAYERS: list[tuple[str, ...]] = [
     ("haiend", "haiend.errors"),
-    ("haiend.requirements", "haiend.atomic", "haiend.threads", "haiend.timing", "haiend.roofline", "haiend.asm"),
+    (
+        "haiend.requirements",
+        "haiend.atomic",
+        "haiend.threads",
+        "haiend.timing",
+        "haiend.roofline",
+        "haiend.asm",
+    ),
     ("haiend.microarch",),
     ("haiend.machine", "haiend.cbuild", "haiend.mpi", "haiend.sizes", "haiend.records", "haiend.tune"),
-    ("haiend.kernels.calls", "haiend.kernels.xp", "haiend.kernels.vector_width"),
+    ("haiend.kernels.calls", "haiend.kernels.spec", "haiend.kernels.xp", "haiend.kernels.vector_width"),
     ("haiend.kernels._gpu", "haiend.kernels.kinds"),
     ("haiend.kernels.contract",),
     ("haiend.kernels.registry",),
@@ -70,7 +77,9 @@ def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + [base]).strip(".")
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1] + [base]
+                ).strip(".")
             if base.split(".")[0] != "haiend":
                 continue
             for alias in node.names:
