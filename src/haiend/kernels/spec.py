@@ -371,7 +371,7 @@ class Specification:
             baseline += f": {self.baseline_reason}"
         merit = self.merit_rule + (f" {self.merit_reason}" if self.merit_reason else "")
         facts = [
-            ("computes", f"`{self.formula}`"),
+            ("formula", f"`{self.formula}`"),
             ("inputs", self.inputs),
             ("size", " x ".join(f"`{n}`" for n in self.size_names)),
             ("quick size", "x".join(map(str, self.quick_size))),
