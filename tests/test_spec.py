@@ -167,6 +167,7 @@ def _toy(**changes):
         ({"flops_counted": "n.bit_length()"}, "flops_counted"),
         ({"flops_counted": "n - 20"}, "gives -10.0"),
         ({"flops_counted": "n // (n - n)"}, "flops_counted"),
+        ({"flops_counted": 24}, "written as text"),
         ({"merit": "gflops"}, "merit must be one of"),
         ({"quick_size": (10, 10)}, "not a positive size"),
         ({"check_sizes": ((0,),)}, "not a positive size"),

@@ -136,6 +136,8 @@ _FUNCTIONS = {"max": max, "min": min}
 @functools.cache
 def parse_count(expression: str, names: tuple[str, ...]) -> ast.expr:
     """The checked syntax tree of ``expression``; ValueError if it is anything but arithmetic on ``names``."""
+    if not isinstance(expression, str):
+        raise ValueError(f'a count is written as text, such as "24 * n", not {expression!r}')
     try:
         tree = ast.parse(expression.strip(), mode="eval").body
     except SyntaxError as exc:
