@@ -1,7 +1,7 @@
 """Matrix multiplication, C = A @ B, in float64 and float32: the compute-bound kernel.
 
 For A of shape (m, k) and B of shape (k, n), each of the m * n results is a dot product of length
-k. What is counted (2 m k n flops; the compulsory traffic of A, B and C once), the tolerances and
+k. What is counted (the classical flop count; the compulsory traffic of A, B and C), the tolerances and
 why, the sizes, the baseline (NumPy's BLAS) and what a variant may change are stated once, as
 data, in each kernel's ``spec`` (``_spec`` below); ``haiend spec matmul.float64`` prints it.
 """

@@ -3,7 +3,7 @@
     a_i = sum over j of m_j (r_j - r_i) / (|r_j - r_i|^2 + eps^2)^(3/2)
 
 Two kernels, ``nbody.float64`` and ``nbody.float32``: inputs and output in that dtype. What is
-counted (20 flops per pair, GPU Gems 3's count; the compulsory traffic), the tolerances and why,
+counted (GPU Gems 3's flops per pair; the compulsory traffic), the tolerances and why,
 the sizes, the baseline and what a variant may change are stated once, as data, in each kernel's
 ``spec`` (``_spec`` below); ``haiend spec nbody.float64`` prints it.
 """

@@ -1,7 +1,7 @@
 """stencil2d: Jacobi sweeps of the 5-point Laplace stencil on a float64 grid with fixed edges.
 
 One sweep replaces every interior point by the mean of its four neighbours; the result is the grid
-after ``steps`` sweeps. What is counted (16 bytes and 4 flops per interior point and sweep), the
+after ``steps`` sweeps. What is counted (bytes and flops per interior point and sweep), the
 tolerance and why, the sizes, the baseline (the C STREAM triad, by bandwidth) and what a variant
 may change are stated once, as data, in ``SPEC`` below; ``haiend spec stencil2d`` prints it.
 
