@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("haiend.records.migrations",),
     ("haiend.records",),
     ("haiend.records.exchange",),
-    ("haiend.kernels.calls", "haiend.kernels.xp", "haiend.kernels.vector_width"),
+    ("haiend.kernels.calls", "haiend.kernels.spec", "haiend.kernels.xp", "haiend.kernels.vector_width"),
     ("haiend.kernels._gpu", "haiend.kernels.kinds"),
     ("haiend.kernels.contract",),
     ("haiend.kernels.registry",),

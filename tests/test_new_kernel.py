@@ -22,47 +22,57 @@ SPEC = '''
 
 import numpy as np
 
-from haiend.kernels import Kernel, realisation, variants
+from haiend.kernels import Kernel, Specification, Tolerance, realisation, variants
 
 
 def make_inputs(size=(1000,), seed=0):
     return (np.random.default_rng(seed).random(size[0]),)
 
 
-toyscale = Kernel(
+SPEC = Specification(
     name="toyscale",
     summary="out = 2 * x on a float64 vector",
+    formula="out = 2 * x",
+    inputs="(x,), uniform in [0, 1) from numpy.random.default_rng(seed)",
+    size_names=("n",),
+    quick_size=(1000,),
+    default_size_rule="2^20 elements",
+    check_sizes=((1,), (7,)),
+    tolerances={"float64": Tolerance(1e-15, "one correctly rounded product per element: exact")},
+    merit="gb_per_s",
+    bytes_counted="16 * n",
+    bytes_reason="x read once, out written once",
+    flops_counted="n",
+    flops_reason="one multiply per element",
+    baseline="numpy",
+)
+
+toyscale = Kernel(
+    spec=SPEC,
     make_inputs=make_inputs,
     reference=lambda x: 2.0 * x,
     allocate_output=lambda x: np.zeros_like(x),
-    bytes_moved=lambda size: 16.0 * size[0],
-    flops=lambda size: float(size[0]),
-    size_names=("n",),
-    quick_size=(1000,),
     default_size=lambda machine: (1 << 20,),
-    footprint=lambda size: 16.0 * size[0],
-    tolerances={"float64": 1e-15},
+    footprint=SPEC.bytes_moved,
     variants=variants(
         __name__,
         "scale",
         realisation("numpy", "np.multiply into out"),
         realisation("numba", "a loop in @njit"),
     ),
-    baseline="numpy",
-    check_sizes=((1,), (7,)),
 )
 KERNELS = (toyscale,)
 '''
 
-NUMPY_IMPL = '''
+NUMPY_IMPL = """
 import numpy as np
 
 
 def scale(x, out):
     return np.multiply(x, 2.0, out=out)
-'''
+"""
 
-NUMBA_IMPL = '''
+NUMBA_IMPL = """
 from numba import njit
 
 
@@ -71,7 +81,7 @@ def scale(x, out):
     for i in range(x.size):
         out[i] = 2.0 * x[i]
     return out
-'''
+"""
 
 
 @pytest.fixture
@@ -118,6 +128,10 @@ def test_a_kernel_folder_is_found_listed_checked_and_benchmarked(kernel_path):
     assert [(o["variant"], o["status"]) for o in outcomes] == [("numpy", "measured"), ("numba", "measured")]
     assert outcomes[1]["baseline_ratio"] > 0  # against numpy, measured in the same run
 
+    spec = _run(["-m", "haiend", "spec", "toyscale", "--json"], kernel_path)
+    assert spec.returncode == 0, spec.stderr
+    assert json.loads(spec.stdout)["bytes_counted"] == "16 * n"
+
     assert _tracked_changes() == before  # nothing outside the kernel's folder was written
 
 
@@ -133,3 +147,14 @@ def test_a_missing_kernel_folder_is_a_clear_error(tmp_path):
     listed = _run(["-m", "haiend", "list"], tmp_path / "nowhere")
     assert listed.returncode == 2
     assert "HAIEND_KERNEL_PATH names" in listed.stderr and "Traceback" not in listed.stderr
+
+
+def test_a_spec_whose_count_is_not_arithmetic_is_named_at_import(kernel_path):
+    init = kernel_path / "toyscale" / "__init__.py"
+    init.write_text(
+        init.read_text().replace('bytes_counted="16 * n"', "bytes_counted=\"__import__('os').getpid()\"")
+    )
+    listed = _run(["-m", "haiend", "list"], kernel_path)
+    assert listed.returncode == 2
+    assert "the specification of kernel 'toyscale': bytes_counted" in listed.stderr
+    assert "Traceback" not in listed.stderr

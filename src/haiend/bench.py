@@ -18,7 +18,7 @@ from typing import Any
 from haiend import __version__, kernels, machine, mpi, records, threads
 from haiend.ceilings import Ceilings
 from haiend.errors import HaiendError
-from haiend.kernels import Check, Kernel
+from haiend.kernels import TIMING, Check, Kernel
 from haiend.roofline import Roof
 from haiend.timing import BenchmarkResult, benchmark
 
@@ -128,9 +128,9 @@ def run(
     size: str | Sequence[int] | None = None,
     quick: bool = False,
     threads_: int | None = None,
-    repeat: int = 10,
-    warmup: int = 1,
-    max_duration: float = 10.0,
+    repeat: int = TIMING.repeat,
+    warmup: int = TIMING.warmup,
+    max_duration: float = TIMING.max_duration_s,
     ceilings: Ceilings | Callable[[], Ceilings | None] | None = None,
     save: bool = True,
     results_dir: str | None = None,
@@ -211,9 +211,9 @@ def run_variant(
     expected: Any,
     *,
     n_threads: int,
-    repeat: int = 10,
-    warmup: int = 1,
-    max_duration: float = 10.0,
+    repeat: int = TIMING.repeat,
+    warmup: int = TIMING.warmup,
+    max_duration: float = TIMING.max_duration_s,
     ceilings: Ceilings | None = None,
     info: dict[str, Any] | None = None,
     say: Progress | None = None,
@@ -295,7 +295,9 @@ def run_variant(
     return Outcome(kernel.name, variant_name, size, "measured", check=check, timing=timing, record=record)
 
 
-def _roof_for(variant, ceilings: Ceilings | None, n_threads: int, dtype: str, footprint: float) -> Roof | None:
+def _roof_for(
+    variant, ceilings: Ceilings | None, n_threads: int, dtype: str, footprint: float
+) -> Roof | None:
     """The roof a result is judged by: this many threads, this dtype, and the bandwidth of the
     level of the memory hierarchy that the kernel's data fits in (memory, or a cache)."""
     if ceilings is None or variant.device != "cpu":

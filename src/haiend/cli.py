@@ -1,4 +1,4 @@
-"""The ``haiend`` command: machine, tune, roofline, list, bench, report, slurm.
+"""The ``haiend`` command: machine, tune, roofline, list, spec, bench, report, slurm.
 
 Bad input (an unknown kernel or variant, a size of zero or too large for memory, an unwritable
 results folder) gets one sentence on stderr and exit status 2, before anything is measured or
@@ -26,6 +26,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from haiend.kernels.spec import TIMING  # the defaults of bench's timing, stated in one place
+
     parser = _Parser(prog="haiend", description="Measure kernels and this machine's limits honestly.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -44,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("list", help="list kernels and their variants, and which can run here")
 
+    p = commands.add_parser(
+        "spec", help="print a kernel's specification (what bench checks, counts and times)"
+    )
+    p.add_argument("kernel", help="a kernel or group, e.g. stream.triad, stencil2d")
+    p.add_argument("--json", action="store_true", help="print it as JSON")
+
     p = commands.add_parser("bench", help="check, time and record a kernel's variants")
     p.add_argument("kernel", help="a kernel or group, e.g. stream, stream.triad")
     p.add_argument("--variants", help="comma-separated variant names (default: all)")
@@ -54,9 +62,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="the small sizes of tests and first reads (also when HAIEND_SIZE=quick is set)",
     )
     p.add_argument("--threads", type=int, help="threads for parallel variants (default: all usable cores)")
-    p.add_argument("--repeat", type=int, default=10, help="timed repeats per variant (default 10)")
-    p.add_argument("--warmup", type=int, default=1, help="warm-up calls after the cold one (default 1)")
-    p.add_argument("--max-duration", type=float, default=10.0, help="seconds of repeats per variant at most")
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=TIMING.repeat,
+        help=f"timed repeats per variant (default {TIMING.repeat})",
+    )
+    p.add_argument(
+        "--warmup",
+        type=int,
+        default=TIMING.warmup,
+        help=f"warm-up calls after the cold one (default {TIMING.warmup})",
+    )
+    p.add_argument(
+        "--max-duration",
+        type=float,
+        default=TIMING.max_duration_s,
+        help=f"seconds of repeats per variant at most (default {TIMING.max_duration_s:g})",
+    )
     p.add_argument("--no-roof", action="store_true", help="do not measure or use the ceilings")
     p.add_argument("--no-save", action="store_true", help="do not write records")
     p.add_argument("--results-dir", help="where results are kept (default: $HAIEND_RESULTS_DIR or per user)")
@@ -124,6 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "tune": cmd_tune,
             "roofline": cmd_roofline,
             "list": cmd_list,
+            "spec": cmd_spec,
             "bench": cmd_bench,
             "report": cmd_report,
             "slurm": cmd_slurm,
@@ -247,6 +271,18 @@ def cmd_list(args) -> int:
                 }
             )
     print_table(Table(rows))
+    return 0
+
+
+def cmd_spec(args) -> int:
+    from haiend import kernels
+
+    specs = [kernel.spec for kernel in kernels.group(args.kernel)]  # an unknown name is one sentence, exit 2
+    if args.json:
+        data = [s.to_dict() for s in specs]
+        print(json.dumps(data[0] if len(data) == 1 else data, indent=1))
+    else:
+        print("\n".join(s.to_markdown() for s in specs), end="")
     return 0
 
 

@@ -31,6 +31,9 @@ import numpy as np
 
 Timer = Callable[[], float]
 
+# A call shorter than this many times the clock's floor (resolution or read cost) is timed in batches.
+FLOORS_PER_SAMPLE = 200
+
 
 @dataclass(frozen=True)
 class BenchmarkResult:
@@ -182,7 +185,7 @@ def benchmark(
 
     cold = timed(1) if cold_time is None else cold_time
     warmups = [timed(1) for _ in range(n_warmup)]
-    floor = min_time if min_time is not None else 200 * clock_floor(timer)
+    floor = min_time if min_time is not None else FLOORS_PER_SAMPLE * clock_floor(timer)
     estimate = min(warmups) if warmups else cold
     batch = 1 if estimate >= floor else min(10**6, math.ceil(floor / max(estimate, floor * 1e-6)))
 
@@ -206,9 +209,7 @@ def _benchmark_cuda(func, args, kwargs, n_repeat, n_warmup, max_duration, name, 
         func(*args, **kwargs)
         device.synchronize()
         cold = timer() - t0
-    perf = cupy_benchmark(
-        func, args, kwargs, n_repeat=n_repeat, n_warmup=n_warmup, max_duration=max_duration
-    )
+    perf = cupy_benchmark(func, args, kwargs, n_repeat=n_repeat, n_warmup=n_warmup, max_duration=max_duration)
     gpu_times = tuple(float(t) for t in np.asarray(perf.gpu_times)[0])
     return BenchmarkResult(
         name,

@@ -1,4 +1,4 @@
-"""The kernel contract: a :class:`Kernel` (the specification) and its :class:`Variant` s (realisations).
+"""The kernel contract: a :class:`Kernel` (its specification and functions) and its :class:`Variant` s.
 
 See ``haiend.kernels`` for what labs, tests and outside checks may rely on.
 """
@@ -16,6 +16,7 @@ import numpy as np
 from haiend.errors import HaiendError
 from haiend.kernels.calls import Availability, Check, PreparedCall
 from haiend.kernels.kinds import KINDS, NOTEBOOK, Kind, Realisation
+from haiend.kernels.spec import Specification
 from haiend.requirements import Requirement
 
 Size = tuple[int, ...]
@@ -85,37 +86,66 @@ class Variant:
 
 @dataclass(frozen=True)
 class Kernel:
-    """A computation with a reference, a tolerance, a cost model and its realisations.
+    """A computation: its specification (data), and the functions that make and check its results.
 
-    ``check_sizes`` are the awkward sizes every realisation is checked at by the contract tests
-    (odd, tiny, uneven across ranks, not a multiple of any block); the quick size is added.
+    ``spec`` (:class:`haiend.kernels.spec.Specification`) is the one source of the name, the
+    counts of bytes and flops, the tolerances, the sizes and the baseline; the attributes below
+    read them from it. ``check_sizes`` are the spec's awkward sizes every realisation is checked
+    at by the contract tests (odd, tiny, uneven across ranks, not a multiple of any block), with
+    the quick size added.
     """
 
-    name: str
-    summary: str
+    spec: Specification
     make_inputs: Callable[..., tuple[Any, ...]]
     reference: Callable[..., np.ndarray]
     allocate_output: Callable[..., np.ndarray]
-    bytes_moved: Callable[[Size], float]
-    flops: Callable[[Size], float]
-    size_names: tuple[str, ...]
-    quick_size: Size
     default_size: Callable[[Mapping[str, Any]], Size]
     footprint: Callable[[Size], float]
-    tolerances: Mapping[str, float]
     variants: Mapping[str, Variant]
-    # This machine's own limit for the kernel, measured in the same run: a variant of this kernel
-    # ("c": compare times for the same work) or "kernel:variant" of another kernel, compared by
-    # bandwidth ("stream.triad:c" for stencil2d, judged against the C STREAM triad).
-    baseline: str | None = None
-    check_sizes: tuple[Size, ...] = ()
     notes: str = ""
 
     def __post_init__(self) -> None:
         bound = {name: replace(v, kernel=self) for name, v in self.variants.items()}
         object.__setattr__(self, "variants", MappingProxyType(bound))
-        sizes = tuple(dict.fromkeys((*map(tuple, self.check_sizes), tuple(self.quick_size))))
-        object.__setattr__(self, "check_sizes", sizes)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def summary(self) -> str:
+        return self.spec.summary
+
+    @property
+    def size_names(self) -> tuple[str, ...]:
+        return self.spec.size_names
+
+    @property
+    def quick_size(self) -> Size:
+        return self.spec.quick_size
+
+    @property
+    def check_sizes(self) -> tuple[Size, ...]:
+        return tuple(dict.fromkeys((*self.spec.check_sizes, self.spec.quick_size)))
+
+    @property
+    def baseline(self) -> str | None:
+        """This machine's own limit for the kernel, measured in the same run: a variant of this
+        kernel (compare times for the same work) or "kernel:variant" of another kernel, compared by
+        bandwidth ("stream.triad:c" for stencil2d, judged against the C STREAM triad)."""
+        return self.spec.baseline
+
+    @property
+    def tolerances(self) -> Mapping[str, float]:
+        return MappingProxyType({dtype: t.value for dtype, t in self.spec.tolerances.items()})
+
+    def bytes_moved(self, size: Size) -> float:
+        """Bytes counted for one call: the spec's ``bytes_counted`` at ``size``."""
+        return self.spec.bytes_moved(size)
+
+    def flops(self, size: Size) -> float:
+        """Flops counted for one call: the spec's ``flops_counted`` at ``size``."""
+        return self.spec.flops(size)
 
     def parse_size(self, text: str) -> Size:
         """Parse ``"1000000"`` or ``"512x512x20"`` into this kernel's size tuple."""
@@ -138,7 +168,7 @@ class Kernel:
         return "x".join(str(v) for v in size)
 
     def check(self, result: Any, expected: np.ndarray) -> Check:
-        """Normwise relative error: max |result - expected| / max |expected|."""
+        """Normwise relative error, max |result - expected| / max |expected| (``spec.CHECK_RULE``)."""
         result = np.asarray(result)
         if result.shape != expected.shape:
             return Check(float("inf"), self.tolerance(result.dtype))
@@ -150,7 +180,8 @@ class Kernel:
         return Check(worst / scale if scale > 0 else worst, self.tolerance(result.dtype))
 
     def tolerance(self, dtype: Any) -> float:
-        return self.tolerances[np.dtype(dtype).name]
+        """The spec's tolerance for ``dtype`` (KeyError for a dtype the spec does not state)."""
+        return self.spec.tolerances[np.dtype(dtype).name].value
 
 
 class lazy:

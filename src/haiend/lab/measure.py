@@ -17,7 +17,7 @@ from haiend import bench, kernels, machine, records, sizes, tables, threads
 from haiend import ceilings as ceilings_mod
 from haiend.errors import HaiendError
 from haiend.grading import is_stub
-from haiend.kernels import Kernel
+from haiend.kernels import TIMING, Kernel
 from haiend.lab.show import show
 
 
@@ -67,8 +67,8 @@ def measure(
     size: str | Sequence[int] | None = None,
     threads_: int | None = None,
     ceilings: ceilings_mod.Ceilings | None = None,
-    repeat: int = 10,
-    max_duration: float = 5.0,
+    repeat: int = TIMING.repeat,
+    max_duration: float = TIMING.lab_max_duration_s,
     save: bool = True,
 ) -> list[bench.Outcome]:
     """:func:`haiend.bench.run` at the lab's size (``HAIEND_SIZE``), records saved; returns outcomes."""
@@ -130,8 +130,8 @@ def measure_function(
     size: Sequence[int] | None = None,
     threads_: int | None = None,
     ceilings: ceilings_mod.Ceilings | None = None,
-    repeat: int = 10,
-    max_duration: float = 5.0,
+    repeat: int = TIMING.repeat,
+    max_duration: float = TIMING.lab_max_duration_s,
     save: bool = True,
 ) -> bench.Outcome:
     """Check and time a function written in the notebook exactly as ``haiend.bench`` times a variant.
@@ -158,7 +158,7 @@ def measure_function(
         kernel.reference(*inputs),
         n_threads=threads_ if threads_ is not None else threads.available(),
         repeat=repeat,
-        warmup=1,
+        warmup=TIMING.warmup,
         max_duration=max_duration,
         ceilings=ceilings,
         info=info,

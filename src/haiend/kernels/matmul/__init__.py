@@ -1,33 +1,9 @@
 """Matrix multiplication, C = A @ B, in float64 and float32: the compute-bound kernel.
 
-For A of shape (m, k) and B of shape (k, n), each of the m * n results is a dot product of
-length k, so a call does ``2 * m * k * n`` flops (one multiply and one add per term).
-
-Bytes moved are the *compulsory* traffic: A and B read once and C written once,
-``(m * k + k * n + m * n) * itemsize``. Any real loop moves more, because no cache holds all
-three matrices: a blocked loop re-reads each panel of A or B once per block of the other. This
-is the roofline convention (intensity from the compulsory traffic), which places matmul far
-to the right of the ridge point: at 2048 cubed in float64 it is about 170 flops per byte.
-
-Inputs: ``make_inputs((m, k, n), seed)`` returns A and B, uniform in [0, 1) from
-``numpy.random.default_rng(seed)``, in the kernel's dtype. The reference is ``np.matmul`` on
-float64 copies.
-
-Tolerances (normwise: max |C - C_ref| / max |C_ref|). All terms are positive, so there is no
-cancellation and the classical bound for any summation order is ``k * u`` (u the unit
-roundoff); rounding errors of random sign grow like ``sqrt(k) * u`` in practice.
-
-* float64: 1e-12, the worst-case bound ``k * u`` up to k of about 9000, and a thousand times
-  the typical error at k = 2048.
-* float32: 1e-4, the worst-case bound up to k of about 1600, and ten times the typical
-  error at k = 2048 even for a plain loop that sums in float32 from left to right.
-
-Default size: 2048 cubed, shrunk by halves while the three matrices take more than an eighth
-of free memory. At 2048 each float64 matrix is 32 MiB, many times any L2 cache, so blocking
-matters, and the run is compute-bound: a BLAS call takes a few tenths of a second on one core.
-
-The baseline is the ``numpy`` variant: NumPy's BLAS (OpenBLAS in the wheels), the hand-tuned
-assembly every other realisation is compared with.
+For A of shape (m, k) and B of shape (k, n), each of the m * n results is a dot product of length
+k. What is counted (the classical flop count; the compulsory traffic of A, B and C), the tolerances and
+why, the sizes, the baseline (NumPy's BLAS) and what a variant may change are stated once, as
+data, in each kernel's ``spec`` (``_spec`` below); ``haiend spec matmul.float64`` prints it.
 """
 
 from __future__ import annotations
@@ -37,11 +13,28 @@ from typing import Any
 
 import numpy as np
 
-from haiend.kernels import Kernel, Variant, realisation, variants
+from haiend.kernels import Kernel, Specification, Tolerance, Variant, realisation, variants
 
 QUICK_SIZE = (64, 48, 80)  # non-square, so a transposed index cannot pass unnoticed
 DEFAULT_N = 2048
-TOLERANCES = {"float64": 1e-12, "float32": 1e-4}
+
+_SUMS = (
+    "All terms are positive, so there is no cancellation, and the classical bound on the error of a sum"
+    " of k terms in any order is k u (u the unit roundoff); errors of random sign grow like sqrt(k) u"
+    " in practice."
+)
+TOLERANCES = {
+    "float64": Tolerance(
+        1e-12,
+        f"{_SUMS} The tolerance is the worst-case bound k u up to k of about 9000, and a thousand times the"
+        " typical error at k = 2048.",
+    ),
+    "float32": Tolerance(
+        1e-4,
+        f"{_SUMS} The tolerance is the worst-case bound up to k of about 1600, and ten times the typical error at"
+        " k = 2048 even for a plain loop that sums in float32 from left to right.",
+    ),
+}
 
 
 def _make_inputs(dtype):
@@ -115,25 +108,65 @@ def _variants() -> dict[str, Variant]:
     )
 
 
-def _kernel(dtype) -> Kernel:
-    dtype = np.dtype(dtype)
-    size = dtype.itemsize
-    return Kernel(
+def _spec(dtype: np.dtype) -> Specification:
+    itemsize = dtype.itemsize
+    return Specification(
         name=f"matmul.{dtype.name}",
         summary=f"C = A @ B for A (m, k) and B (k, n), {dtype.name}",
+        formula="C[i, j] = sum over p of A[i, p] * B[p, j]",
+        computes=f"The matrix product of A (m x k) and B (k x n), in {dtype.name} throughout: every one"
+        " of the m * n results is a dot product of length k, written into a separate C (m x n).",
+        inputs=f"make_inputs((m, k, n), seed) returns (A, B), uniform in [0, 1) from"
+        f" numpy.random.default_rng(seed), converted to {dtype.name}; the reference is np.matmul on"
+        " float64 copies",
+        size_names=("m", "k", "n"),
+        quick_size=QUICK_SIZE,
+        default_size_rule=f"{DEFAULT_N} cubed, halved while the three matrices take more than an eighth of"
+        " free memory (but not below 256): many times any L2 cache, so blocking matters, and a BLAS"
+        " call takes long enough to time well",
+        check_sizes=((7, 13, 11), (1, 1, 1), (37, 300, 29), edge_size()),
+        check_sizes_reason="odd and non-square, so a transposed index cannot pass; a single element; a"
+        " long k; and the size that reaches every edge of numba_blocked with the blocks derived for this"
+        " machine, which therefore differs between machines",
+        tolerances={dtype.name: TOLERANCES[dtype.name]},
+        merit="gflop_per_s",
+        merit_reason="The flops grow as the cube of the size and the compulsory traffic as its square,"
+        " so matmul is limited by arithmetic, and its figure is a rate of arithmetic.",
+        bytes_counted=f"{itemsize} * (m * k + k * n + m * n)",
+        bytes_reason=f"the compulsory traffic, {itemsize}-byte values: A and B read once and C written"
+        " once. Any real loop moves more, since no cache holds all three matrices and a blocked loop"
+        " re-reads each panel of A or B once per block of the other; this is the roofline convention"
+        " (intensity from the compulsory traffic).",
+        flops_counted="2 * m * k * n",
+        flops_reason="one multiply and one add for each of the k terms of each of the m * n dot"
+        " products: the classical count, whatever algorithm a library uses.",
+        baseline="numpy",
+        baseline_reason="np.matmul, the BLAS library NumPy links (OpenBLAS in NumPy's wheels), hand-tuned"
+        " assembly measured in the same run; a variant's ratio is of times for the same work.",
+        may=(
+            "call a BLAS library or any library routine for the product (the baseline does)",
+            "pack panels of A and B into contiguous buffers inside the call, where the packing is timed",
+        ),
+        must_not=(
+            "use an algorithm with fewer multiplications (Strassen, Winograd): the 2 m k n flops counted"
+            " would overstate its rate",
+            "enable reduced-precision modes of a GPU or library (TF32 or bfloat16 tensor cores)",
+            "assume square sizes, or sizes that are a multiple of a block or tile: every check size must"
+            " pass",
+        ),
+    )
+
+
+def _kernel(dtype) -> Kernel:
+    spec = _spec(np.dtype(dtype))
+    return Kernel(
+        spec=spec,
         make_inputs=_make_inputs(dtype),
         reference=reference,
         allocate_output=allocate_output,
-        bytes_moved=lambda s: float(size * (s[0] * s[1] + s[1] * s[2] + s[0] * s[2])),
-        flops=lambda s: float(2 * s[0] * s[1] * s[2]),
-        size_names=("m", "k", "n"),
-        quick_size=QUICK_SIZE,
-        default_size=_default_size(size),
-        footprint=lambda s: float(size * (s[0] * s[1] + s[1] * s[2] + s[0] * s[2])),
-        tolerances={dtype.name: TOLERANCES[dtype.name]},
+        default_size=_default_size(np.dtype(dtype).itemsize),
+        footprint=spec.bytes_moved,  # the three matrices, each once: the same as the bytes counted
         variants=_variants(),
-        baseline="numpy",
-        check_sizes=((7, 13, 11), (1, 1, 1), (37, 300, 29), edge_size()),
     )
 
 

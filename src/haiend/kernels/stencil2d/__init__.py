@@ -1,25 +1,9 @@
 """stencil2d: Jacobi sweeps of the 5-point Laplace stencil on a float64 grid with fixed edges.
 
-One sweep replaces every interior point by the mean of its four neighbours::
-
-    u_new[i, j] = 0.25 * (u[i-1, j] + u[i+1, j] + u[i, j-1] + u[i, j+1])
-
-for 0 < i < ny-1 and 0 < j < nx-1; the edge rows and columns keep their initial values. The
-result is the grid after ``steps`` sweeps. A grid with ny or nx below 3 has no interior, so the
-result is the input itself.
-
-Size ``(ny, nx, steps)``. ``make_inputs(size, seed)`` returns ``(u0, steps)``: ``u0`` has a
-uniform random interior in [0, 1) from ``numpy.random.default_rng(seed)``, a hot top edge (1.0),
-a cold bottom edge (0.0) and left and right edges at 0.5 (the top row wins the corners).
-
-Cost model, per interior point and sweep: 16 bytes (read the old value once, write the new one
-once: the ideal streaming traffic, as if the neighbours came from cache) and 4 flops (3 adds,
-1 multiply). The baseline is the C STREAM triad measured in the same run (``stream.triad:c``),
-compared by bandwidth: a sweep that streams as well as the triad would score 1.0. A plain sweep
-into a second grid really moves 24 bytes (the write-allocate read of the destination), so it
-lands near 16/24 of the memory's bandwidth; a variant that applies several sweeps while rows sit
-in cache (temporal blocking, ``numba_blocked``) moves fewer bytes than the count says and may
-legitimately score above 1.0: the figure then says how much faster it is than streaming allows.
+One sweep replaces every interior point by the mean of its four neighbours; the result is the grid
+after ``steps`` sweeps. What is counted (bytes and flops per interior point and sweep), the
+tolerance and why, the sizes, the baseline (the C STREAM triad, by bandwidth) and what a variant
+may change are stated once, as data, in ``SPEC`` below; ``haiend spec stencil2d`` prints it.
 
 Traffic of the NumPy variant (``numpy_impl``), counted the one way this project uses everywhere:
 memory traffic per interior point and sweep, in float64 values of 8 bytes, with each pass over
@@ -33,18 +17,6 @@ out=inner)`` and ``add(inner, right, out=inner)`` each read ``inner`` and the ol
 sweep, 5.5 times the 16 counted and about 3.7 times the 24 a compiled loop moves with
 write-allocate. The kernel still *counts* 16 bytes for every variant, so NumPy's score is the
 share of streaming speed it reaches, not a bandwidth.
-
-Tolerance (float64): 1e-13. Every realisation adds the same four numbers in its own order, so
-one sweep differs from the reference by a few ulps of values that stay within [0, 1] (about
-4e-16); a sweep is an average, which never amplifies an earlier difference, so differences add
-up at most linearly: 1e-13 covers some 200 sweeps.
-
-Default size: a square grid of at least four times the last-level cache (STREAM's rule, so the
-data comes from memory; rounded up to a multiple of 1000 so that rows are not a power of two
-apart, which would make the rows above and below collide in the same cache sets), capped so that
-three grids (input, output, scratch) fit in a quarter of free memory; and enough sweeps that one
-call counts at least 16 GB (a second or more at the 10 to 20 GB/s a core streams), rounded up to
-a multiple of 4 (the sweeps per pass of ``numba_blocked``).
 """
 
 from __future__ import annotations
@@ -56,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from haiend import requirements as req
-from haiend.kernels import Kernel, Variant, realisation, variants
+from haiend.kernels import Kernel, Specification, Tolerance, Variant, realisation, variants
 
 QUICK_SIZE = (64, 64, 4)
 HOT, COLD, SIDE = 1.0, 0.0, 0.5
@@ -92,18 +64,13 @@ def allocate_output(u0, steps) -> np.ndarray:
     return out
 
 
-def interior_points(size) -> int:
-    ny, nx, steps = size
-    return max(ny - 2, 0) * max(nx - 2, 0) * steps
-
-
 def default_size(machine: Mapping[str, Any]) -> tuple[int, int, int]:
     llc = machine.get("last_level_cache_bytes") or 32 * 2**20
     free = machine.get("memory_available_bytes") or 4 * 2**30
     n = math.ceil(math.sqrt(4 * llc / 8) / 1000) * 1000
     n_max = int(math.sqrt(free / 4 / (3 * 8)))
     n = max(1000, min(n, n_max))
-    steps = 4 * math.ceil(16e9 / (16 * (n - 2) ** 2) / 4)
+    steps = 4 * math.ceil(16e9 / SPEC.bytes_moved((n, n, 1)) / 4)  # 16 GB counted per call
     return n, n, steps
 
 
@@ -133,21 +100,26 @@ def _variants() -> dict[str, Variant]:
     )
 
 
-stencil2d = Kernel(
+_POINTS = "max(ny - 2, 0) * max(nx - 2, 0) * steps"  # interior points times sweeps
+
+SPEC = Specification(
     name="stencil2d",
     summary="Jacobi sweeps of the 5-point Laplace stencil on a (ny, nx) float64 grid, edges fixed",
-    make_inputs=make_inputs,
-    reference=reference,
-    allocate_output=allocate_output,
-    bytes_moved=lambda size: 16.0 * interior_points(size),
-    flops=lambda size: 4.0 * interior_points(size),
+    formula="u_new[i, j] = 0.25 * (u[i-1, j] + u[i+1, j] + u[i, j-1] + u[i, j+1])",
+    computes="One sweep replaces every interior point (0 < i < ny-1, 0 < j < nx-1) by the mean of its"
+    " four neighbours in the previous grid (Jacobi, not Gauss-Seidel); the edge rows and columns keep"
+    " their initial values. The result is the grid after steps sweeps. A grid with ny or nx below 3"
+    " has no interior, so the result is the input itself.",
+    inputs="make_inputs((ny, nx, steps), seed) returns (u0, steps): u0 has a uniform random interior in"
+    " [0, 1) from numpy.random.default_rng(seed), a hot top edge (1.0), a cold bottom edge (0.0) and"
+    " left and right edges at 0.5 (the top row wins the corners)",
     size_names=("ny", "nx", "steps"),
     quick_size=QUICK_SIZE,
-    default_size=default_size,
-    footprint=lambda size: 3.0 * 8 * size[0] * size[1],
-    tolerances={"float64": 1e-13},
-    variants=_variants(),
-    baseline="stream.triad:c",
+    default_size_rule="a square grid of at least four times the last-level cache (STREAM's rule, so the"
+    " data comes from memory), rounded up to a multiple of 1000 so that rows are not a power of two"
+    " apart (the rows above and below would collide in the same cache sets), capped so that three grids"
+    " (input, output, scratch) fit in a quarter of free memory; and enough sweeps that one call counts"
+    " at least 16 GB, rounded up to a multiple of 4 (the sweeps per pass of numba_blocked)",
     check_sizes=(
         (3, 17, 3),  # one interior row
         (1, 5, 2),  # no interior: the result is the input
@@ -160,5 +132,51 @@ stencil2d = Kernel(
         (17, 13, 8),  # even steps, a whole number of passes
         (4, 41, 7),  # more sweeps than rows; 2 interior rows for 3 ranks
     ),
+    check_sizes_reason="one interior row; grids with no interior; primes, non-square, uneven over two"
+    " and three ranks; one sweep; odd and even sweeps over the passes of numba_blocked; more sweeps than"
+    " rows",
+    tolerances={
+        "float64": Tolerance(
+            1e-13,
+            "every realisation adds the same four numbers in its own order, so one sweep differs from"
+            " the reference by a few units in the last place of values that stay within [0, 1] (about"
+            " 4e-16); a sweep is an average, which never amplifies an earlier difference, so differences"
+            " add up at most linearly: the tolerance covers some 200 sweeps.",
+        )
+    },
+    merit="gb_per_s",
+    merit_reason="A sweep does 4 flops per 16 bytes counted, far below any machine's ridge point, so"
+    " its figure is a bandwidth.",
+    bytes_counted=f"16 * {_POINTS}",
+    bytes_reason="per interior point and sweep, the old value read once and the new one written once:"
+    " the ideal streaming traffic, as if the neighbours came from cache. A plain sweep into a second"
+    " grid really moves 24 (the write-allocate read of the destination); a variant that applies several"
+    " sweeps while rows sit in cache moves fewer bytes than counted.",
+    flops_counted=f"4 * {_POINTS}",
+    flops_reason="per interior point and sweep, 3 adds and 1 multiply.",
+    baseline="stream.triad:c",
+    baseline_reason="the C STREAM triad measured in the same run, on as much data and with as many"
+    " threads, compared by bandwidth: a sweep that streams as well as the triad scores 1.0, a plain"
+    " sweep lands near 16/24 of it, and a temporally blocked one may legitimately score above 1.0.",
+    may=(
+        "apply several sweeps while rows sit in cache (temporal blocking, as numba_blocked does): its"
+        " figure then says how much faster it is than streaming allows",
+        "update in place with a rolling buffer of rows, as long as every sweep reads only the previous"
+        " sweep's values",
+    ),
+    must_not=(
+        "turn the Jacobi update into Gauss-Seidel or over-relaxation, which read values of the same sweep",
+        "change the edge values, or skip sweeps (even those that no longer change the grid much)",
+    ),
+)
+
+stencil2d = Kernel(
+    spec=SPEC,
+    make_inputs=make_inputs,
+    reference=reference,
+    allocate_output=allocate_output,
+    default_size=default_size,
+    footprint=lambda size: 3.0 * 8 * size[0] * size[1],  # input, output and a scratch grid
+    variants=_variants(),
 )
 KERNELS = (stencil2d,)
