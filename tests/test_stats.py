@@ -67,7 +67,8 @@ def test_an_interval_inside_the_band_is_noise_even_without_1():
 def test_judge_rules():
     assert stats.judge(1.5, 0.9, 2.0) == "noise"  # holds 1
     assert stats.judge(1.03, 1.01, 1.04) == "noise"  # inside the band
-    assert stats.judge(1.06, 1.01, 1.1) == "faster"  # not inside the band, no 1
+    assert stats.judge(1.06, 1.01, 1.1) == "noise"  # reaches into the band
+    assert stats.judge(1.2, 1.1, 1.3) == "faster"  # wholly beyond the band
     assert stats.judge(0.5, 0.4, 0.6) == "slower"
 
 

@@ -70,7 +70,9 @@ class Outcome:
                 data["kernel"], data["variant"], tuple(data["size"]), data["status"], data.get("reason", "")
             )
         return cls.from_record(
-            records.Record.from_dict({"machine": machine_info or {"machine_id": record["machine_id"]}, **record}),
+            records.Record.from_dict(
+                {"machine": machine_info or {"machine_id": record["machine_id"]}, **record}
+            ),
             data.get("baseline_ratio"),
         )
 

@@ -69,7 +69,9 @@ def _compiler_identity(cc: str) -> str:
     return out.stdout
 
 
-def build(source: str | Path, flags: tuple[str, ...] | list[str] | None = None, *, extra: tuple[str, ...] = ()) -> Built:
+def build(
+    source: str | Path, flags: tuple[str, ...] | list[str] | None = None, *, extra: tuple[str, ...] = ()
+) -> Built:
     """Compile ``source`` into a shared library with ``flags`` (+ ``extra``) and load it.
 
     ``extra`` holds flags the kernel always needs (``-lm``, say), kept apart from the flags a

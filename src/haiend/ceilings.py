@@ -51,7 +51,9 @@ class Ceilings:
     environment: dict[str, str] = field(default_factory=dict)
     measured_at: str = ""
     quick: bool = False
-    levels: dict[int, tuple[CacheLevel, ...]] = field(default_factory=dict)  # cache bandwidths by thread count
+    levels: dict[int, tuple[CacheLevel, ...]] = field(
+        default_factory=dict
+    )  # cache bandwidths by thread count
 
     def roof(self, threads_: int = 1, dtype: str = "float64", footprint: float | None = None) -> Roof:
         """The roof for ``threads_`` (that count if measured, else the largest measured below it)
@@ -69,7 +71,9 @@ class Ceilings:
             where = level_of(footprint, threads_, levels)
             level = next((lv for lv in levels if lv.name == where), None)
             if level is not None:
-                roof = replace(roof, bandwidth=level.bandwidth, bandwidth_source=level.source, level=level.name)
+                roof = replace(
+                    roof, bandwidth=level.bandwidth, bandwidth_source=level.source, level=level.name
+                )
         if dtype == "float32":
             if below[-1] not in self.float32_peaks:
                 raise HaiendError("these ceilings have no float32 peak: run 'haiend roofline --remeasure'.")
@@ -98,8 +102,13 @@ class Ceilings:
             "quick": self.quick,
             "levels": {
                 str(n): [
-                    {"name": lv.name, "capacity": lv.capacity, "shared": lv.shared, "bandwidth": lv.bandwidth,
-                     "source": lv.source}
+                    {
+                        "name": lv.name,
+                        "capacity": lv.capacity,
+                        "shared": lv.shared,
+                        "bandwidth": lv.bandwidth,
+                        "source": lv.source,
+                    }
                     for lv in levels
                 ]
                 for n, levels in self.levels.items()
@@ -120,12 +129,17 @@ class Ceilings:
             environment=data.get("environment", {}),
             measured_at=data.get("measured_at", ""),
             quick=bool(data.get("quick", False)),
-            levels={int(n): tuple(CacheLevel(**lv) for lv in levels) for n, levels in data.get("levels", {}).items()},
+            levels={
+                int(n): tuple(CacheLevel(**lv) for lv in levels)
+                for n, levels in data.get("levels", {}).items()
+            },
         )
 
     def notes(self) -> list[str]:
         """Where each figure came from, in sentences, for the CLI and the notebooks alike."""
-        lines = [f"{n} thread(s): {r.bandwidth_source}; {r.peak_source}" for n, r in sorted(self.roofs.items())]
+        lines = [
+            f"{n} thread(s): {r.bandwidth_source}; {r.peak_source}" for n, r in sorted(self.roofs.items())
+        ]
         for n, levels in sorted(self.levels.items()):
             lines += [f"{n} thread(s), data in {lv.name}: {lv.source}" for lv in levels]
         if self.theoretical_peak_per_core:
@@ -251,7 +265,9 @@ def measure_bandwidth(info: dict[str, Any], n_threads: int, *, quick: bool = Fal
             timing = benchmark(prepared.call, n_repeat=5 if quick else 10, n_warmup=1)
         check = triad.check(prepared.result(), expected)
         if not check.passed:
-            raise HaiendError(f"the {name} STREAM triad gave a wrong result ({check}); no bandwidth measured.")
+            raise HaiendError(
+                f"the {name} STREAM triad gave a wrong result ({check}); no bandwidth measured."
+            )
         source = f"STREAM triad ({name}), n={size[0]}, {n_threads} thread(s), best of {timing.n_repeat}"
         return triad.bytes_moved(size) / timing.min, source
     raise HaiendError("no STREAM triad realisation can run here, so no bandwidth can be measured.")
@@ -286,7 +302,15 @@ def measure_levels(info: dict[str, Any], n_threads: int, *, quick: bool = False)
     built = cbuild.build(Path(__file__).with_name("cache_triad.c"))
     function = built.library.cache_triad
     pointer = ctypes.POINTER(ctypes.c_double)
-    function.argtypes = [pointer, pointer, ctypes.c_double, pointer, ctypes.c_size_t, ctypes.c_long, ctypes.c_int]
+    function.argtypes = [
+        pointer,
+        pointer,
+        ctypes.c_double,
+        pointer,
+        ctypes.c_size_t,
+        ctypes.c_long,
+        ctypes.c_int,
+    ]
     function.restype = None
     measured: list[CacheLevel] = []
     inner = 0.0  # bytes the levels inside this one hold, for all the threads
@@ -337,7 +361,10 @@ def measure_gemm(n_threads: int, *, quick: bool = False, dtype=np.float64) -> tu
     blas = next((lib for lib in threadpool_info() if lib["user_api"] == "blas"), {})
     name = f"{blas.get('internal_api', 'BLAS')} {blas.get('architecture') or ''}".strip()
     routine = {"float64": "dgemm", "float32": "sgemm"}[np.dtype(dtype).name]
-    return 2.0 * n**3 / timing.min, f"{routine} ({name}) n={n}, {n_threads} thread(s), best of {timing.n_repeat}"
+    return (
+        2.0 * n** 3 / timing.min,
+        f"{routine} ({name}) n={n}, {n_threads} thread(s), best of {timing.n_repeat}",
+    )
 
 
 def measure_clock(iterations: int = 2_000_000, samples: int = 25) -> float | None:

@@ -130,6 +130,15 @@ def merit(kernel: str) -> str:
         return "gb_per_s"
 
 
+def drift(pool: Sequence[Record], machine_id: str) -> stats.Drift:
+    """The run-to-run drift of a machine, from every key it ran more than once in ``pool``."""
+    runs = defaultdict(list)
+    for r in pool:
+        if r.machine_id == machine_id:
+            runs[(r.kernel, r.variant, tuple(r.size), r.threads, r.ranks)].append(r.times)
+    return stats.drift(list(runs.values()))
+
+
 def compare_groups(
     a: Sequence[Record], b: Sequence[Record], *, labels: tuple[str, str], min_effect: float | None = None
 ) -> tuple[stats.Comparison, str]:
@@ -148,13 +157,44 @@ def compare_groups(
     ), metric
 
 
-def compare(a: Side, b: Side, *, kernel: str | None = None, min_effect: float | None = None) -> list[Row]:
-    """Every comparison A and B allow: one for two runs or two variants, one per shared key for machines."""
+def noise_band(
+    a: Side, b: Side, pool: Sequence[Record] = (), min_effect: float | None = None
+) -> tuple[float, tuple[str, ...]]:
+    """The smallest relative difference that counts, and the sentences that say where it came from.
+
+    Given (``--min-effect``), it is used as it is. Otherwise it is the run-to-run drift of the
+    machines involved (:func:`haiend.stats.drift`), from every key each ran more than once, the
+    two sides' own runs included: two runs of the same variant differ by nothing but drift.
+    """
+    if min_effect is not None:
+        return min_effect, (f"Differences under {min_effect:.0%} are taken as noise (--min-effect).",)
+    seen = {}
+    for r in (*pool, *a.records, *b.records):
+        seen.setdefault((r.machine_id, r.kernel, r.variant, r.timestamp), r)
+    everything = list(seen.values())
+    machines = sorted({r.machine_id for r in (*a.records, *b.records)})
+    drifts = {m: drift(everything, m) for m in machines}
+    return max(d.min_effect for d in drifts.values()), tuple(f"On {m}, {d}." for m, d in drifts.items())
+
+
+def compare(
+    a: Side,
+    b: Side,
+    *,
+    pool: Sequence[Record] = (),
+    kernel: str | None = None,
+    min_effect: float | None = None,
+) -> list[Row]:
+    """Every comparison A and B allow: one for two runs or two variants, one per shared key for machines.
+
+    ``pool`` is every record at hand, for the machines' run-to-run drift (see :func:`noise_band`).
+    """
     if (a.kind == "machine") != (b.kind == "machine"):
         raise HaiendError("compare a machine with a machine, or runs and variants with each other.")
+    effect, band = noise_band(a, b, pool, min_effect)
     if a.kind != "machine":
         left, right = _largest(a.records), _largest(b.records)
-        found, metric = compare_groups(left, right, labels=(a.label, b.label), min_effect=min_effect)
+        found, metric = compare_groups(left, right, labels=(a.label, b.label), min_effect=effect)
         spread = _spread_label(_spread(left[0]))
         if _spread(left[0]) != _spread(right[0]):
             spread += f" vs {_spread_label(_spread(right[0]))}"
@@ -167,7 +207,16 @@ def compare(a: Side, b: Side, *, kernel: str | None = None, min_effect: float | 
             else f"{left[0].variant} vs {right[0].variant}"
         )
         return [
-            Row(label, variant, spread, _size(left[0]), _size(right[0]), found, metric, _notes(left, right))
+            Row(
+                label,
+                variant,
+                spread,
+                _size(left[0]),
+                _size(right[0]),
+                found,
+                metric,
+                band + _notes(left, right),
+            )
         ]
     groups: dict[str, dict[tuple, list[Record]]] = {"a": defaultdict(list), "b": defaultdict(list)}
     for name, side in (("a", a), ("b", b)):
@@ -180,30 +229,40 @@ def compare(a: Side, b: Side, *, kernel: str | None = None, min_effect: float | 
     rows = []
     for key in shared:
         left, right = _largest(groups["a"][key]), _largest(groups["b"][key])
-        found, metric = compare_groups(left, right, labels=(a.label, b.label), min_effect=min_effect)
+        found, metric = compare_groups(left, right, labels=(a.label, b.label), min_effect=effect)
         rows.append(
-            Row(key[0], key[1], _spread_label(key[2:]), _size(left[0]), _size(right[0]), found, metric)
+            Row(
+                key[0],
+                key[1],
+                _spread_label(key[2:]),
+                _size(left[0]),
+                _size(right[0]),
+                found,
+                metric,
+                band + _notes(left, right),
+            )
         )
     return rows
 
 
 def busy(record: Record) -> str | None:
-    """A sentence when other work was running as ``record``'s run started, else None.
+    """A sentence when other processes wanted the cores as ``record``'s run started, else None.
 
-    The 1-minute load average at the start counts the processes that wanted a core; when fewer
-    cores were left idle than the run used, the run shared its cores and its times are slower
-    than the machine can do: such a run says more about the neighbours than about the variant.
+    From the count of processes running or ready at the start (``runnable_at_start``): when
+    fewer cores were left than the run used, it shared its cores, and its times say as much about
+    the neighbours as about the variant. (The load average is kept too, but it lags by a minute,
+    so right after one benchmark it still counts that one.) Records without the count get no note.
     """
-    load = (record.run or {}).get("load_average")
+    others = (record.run or {}).get("runnable_at_start")
     cores = record.machine.get("usable_cores") or record.machine.get("logical_cores")
-    if not load or not cores:
+    if others is None or not cores:
         return None
     used = record.threads * record.ranks
-    if cores - load[0] >= used:
+    if cores - others >= used:
         return None
     return (
-        f"{record.variant} ({record.timestamp[:19]}) started with load average {load[0]:.2f} on {cores} cores:"
-        f" other work shared the cores it used."
+        f"{record.variant} ({record.timestamp[:19]}) started while {others} other process(es) were running"
+        f" on {cores} cores: it shared the cores it used."
     )
 
 
@@ -246,7 +305,7 @@ def command(args, print_table: Callable[[Any], None]) -> int:
     if args.min_effect is not None and args.min_effect < 0:
         raise HaiendError(f"--min-effect must be 0 or more, not {args.min_effect}.")
     a, b = select(args.a, pool), select(args.b, pool)
-    rows = compare(a, b, kernel=args.kernel, min_effect=args.min_effect)
+    rows = compare(a, b, pool=pool, kernel=args.kernel, min_effect=args.min_effect)
     if args.json:
         print(json.dumps({"a": a.label, "b": b.label, "comparisons": [r.to_dict() for r in rows]}, indent=1))
         return 0

@@ -60,7 +60,19 @@ KEY_PACKAGES = (
     "matplotlib",
 )
 
-SIMD_FLAGS = ("sse2", "avx", "avx2", "fma", "avx512f", "avx512dq", "avx512vl", "avx512_bf16", "amx_tile", "asimd", "sve")
+SIMD_FLAGS = (
+    "sse2",
+    "avx",
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512dq",
+    "avx512vl",
+    "avx512_bf16",
+    "amx_tile",
+    "asimd",
+    "sve",
+)
 
 
 def describe() -> dict[str, Any]:
@@ -96,7 +108,11 @@ def machine_id(info: dict[str, Any] | None = None) -> str:
     new one each start. Fingerprints written before the family, model and caches were part of
     the id (machine schema version 1) get their new id when read (``haiend.records.migrations``).
     """
-    info = info if info is not None else {**collect_cpu(), **collect_caches(), **collect_memory(), **collect_gpu()}
+    info = (
+        info
+        if info is not None
+        else {**collect_cpu(), **collect_caches(), **collect_memory(), **collect_gpu()}
+    )
     gpu = info.get("gpu") or {}
     caches = info.get("caches") or {}
     key = "|".join(
@@ -315,7 +331,18 @@ def collect_blas() -> dict[str, Any]:
     from threadpoolctl import threadpool_info
 
     libraries = [
-        {k: lib.get(k) for k in ("user_api", "internal_api", "version", "architecture", "num_threads", "threading_layer", "filepath")}
+        {
+            k: lib.get(k)
+            for k in (
+                "user_api",
+                "internal_api",
+                "version",
+                "architecture",
+                "num_threads",
+                "threading_layer",
+                "filepath",
+            )
+        }
         for lib in threadpool_info()
     ]
     blas = next((lib for lib in libraries if lib["user_api"] == "blas"), None)
@@ -438,17 +465,51 @@ def summary(info: dict[str, Any]) -> list[tuple[str, str]]:
     rows = [
         ("machine id", info.get("machine_id", "?")),
         ("CPU", f"{info.get('cpu_model')} ({info.get('architecture')})"),
-        ("cores", f"{info.get('physical_cores')} physical, {info.get('logical_cores')} logical, {info.get('usable_cores')} usable"),
+        (
+            "cores",
+            f"{info.get('physical_cores')} physical, {info.get('logical_cores')} logical, {info.get('usable_cores')} usable",
+        ),
         ("SIMD", " ".join(info.get("simd") or []) or "none found"),
         ("caches", ", ".join(f"{k} {_bytes(v)}" for k, v in caches.items()) or "unknown"),
-        ("memory", f"{_bytes(info.get('memory_total_bytes'))} total, {_bytes(info.get('memory_available_bytes'))} available, {info.get('numa_nodes')} NUMA node(s)"),
+        (
+            "memory",
+            f"{_bytes(info.get('memory_total_bytes'))} total, {_bytes(info.get('memory_available_bytes'))} available, {info.get('numa_nodes')} NUMA node(s)",
+        ),
         ("OS", f"{info.get('distribution') or info.get('os')}, kernel {info.get('kernel')}"),
-        ("Python", f"{info.get('python')}; " + ", ".join(f"{k} {v}" for k, v in (info.get("packages") or {}).items() if k in ("numpy", "numba", "mpi4py", "cupy-cuda12x"))),
-        ("BLAS", f"{blas.get('internal_api')} {blas.get('version')}, kernel {blas.get('architecture')}, {blas.get('num_threads')} threads" if blas else "none found"),
-        ("Numba threading", f"{numba_info.get('threading_layer_configured')} (active: {numba_info.get('threading_layer_active') or 'not started yet'}), {numba_info.get('num_threads')} threads" if numba_info else "Numba not installed"),
+        (
+            "Python",
+            f"{info.get('python')}; "
+            + ", ".join(
+                f"{k} {v}"
+                for k, v in (info.get("packages") or {}).items()
+                if k in ("numpy", "numba", "mpi4py", "cupy-cuda12x")
+            ),
+        ),
+        (
+            "BLAS",
+            f"{blas.get('internal_api')} {blas.get('version')}, kernel {blas.get('architecture')}, {blas.get('num_threads')} threads"
+            if blas
+            else "none found",
+        ),
+        (
+            "Numba threading",
+            f"{numba_info.get('threading_layer_configured')} (active: {numba_info.get('threading_layer_active') or 'not started yet'}), {numba_info.get('num_threads')} threads"
+            if numba_info
+            else "Numba not installed",
+        ),
         ("C compiler", info.get("c_compiler") or "none found"),
-        ("GPU", f"{gpu['name']} x{gpu['count']}, {_bytes(gpu['memory_bytes'])}, driver {gpu['driver']}" if gpu else "none"),
-        ("MPI", f"{mpi.get('library') or 'unknown library'} (mpi4py {mpi.get('mpi4py')})" if mpi else "mpi4py not installed"),
+        (
+            "GPU",
+            f"{gpu['name']} x{gpu['count']}, {_bytes(gpu['memory_bytes'])}, driver {gpu['driver']}"
+            if gpu
+            else "none",
+        ),
+        (
+            "MPI",
+            f"{mpi.get('library') or 'unknown library'} (mpi4py {mpi.get('mpi4py')})"
+            if mpi
+            else "mpi4py not installed",
+        ),
         ("environment", ", ".join(f"{k}={v}" for k, v in env.items()) or "no performance variables set"),
     ]
     return rows

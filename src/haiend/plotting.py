@@ -198,7 +198,12 @@ def compare(results: Iterable[Any], *, metric: str = "gb_per_s", ax=None, title:
     for y, value, above in zip(positions, values, high, strict=True):
         ax.annotate(f"  {value:.2f}", (value + above, y), va="center", fontsize="small")
     ax.set_xlim(0, 1.15 * max((v + h for v, h in zip(values, high, strict=True)), default=1.0))
-    ax.set_xlabel({"gb_per_s": "GB/s (median; whiskers: interquartile range)", "gflop_per_s": "GFLOP/s (median; whiskers: interquartile range)"}[metric])
+    ax.set_xlabel(
+        {
+            "gb_per_s": "GB/s (median; whiskers: interquartile range)",
+            "gflop_per_s": "GFLOP/s (median; whiskers: interquartile range)",
+        }[metric]
+    )
     if title:
         ax.set_title(title)
     ax.grid(True, axis="x", alpha=0.3)

@@ -94,7 +94,9 @@ def _load(path: Path) -> dict[str, Any]:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise HaiendError(f"site profile {path} is not valid JSON (line {exc.lineno}: {exc.msg}).") from None
+            raise HaiendError(
+                f"site profile {path} is not valid JSON (line {exc.lineno}: {exc.msg})."
+            ) from None
     else:
         try:
             import tomllib
@@ -225,23 +227,27 @@ def _render(profile: Profile, kernel: str, *, values: Sequence[str] = (), sweep:
     if values and sweep == "threads":
         on_ranks = []  # MPI ranks run one thread each: there is nothing to sweep
     suffix = f"-{sweep}" if values else ""
-    return _environment().get_template(TEMPLATE).render(
-        p=profile,
-        kernel=kernel,
-        job_name=f"haiend-{kernel}{suffix}",
-        output="haiend-%x-%A_%a.out" if values else "haiend-%x-%j.out",
-        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        values=list(values),
-        sweep=sweep,
-        one_task=_launch(profile, tasks=1, cpus=profile.cpus_per_task),
-        every_task=_launch(profile, tasks=None, cpus=profile.cpus_per_task),
-        haiend=f"{profile.python} -m haiend",
-        results='--results-dir "$HAIEND_RESULTS_DIR"',
-        run_mpi=bool(on_ranks),
-        mpi_variants=on_ranks,
-        threaded=threaded,
-        threads='"$VALUE"' if values and sweep == "threads" else "$OMP_NUM_THREADS",
-        size_arg=' --size "$VALUE"' if values and sweep == "size" else "",
+    return (
+        _environment()
+        .get_template(TEMPLATE)
+        .render(
+            p=profile,
+            kernel=kernel,
+            job_name=f"haiend-{kernel}{suffix}",
+            output="haiend-%x-%A_%a.out" if values else "haiend-%x-%j.out",
+            generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            values=list(values),
+            sweep=sweep,
+            one_task=_launch(profile, tasks=1, cpus=profile.cpus_per_task),
+            every_task=_launch(profile, tasks=None, cpus=profile.cpus_per_task),
+            haiend=f"{profile.python} -m haiend",
+            results='--results-dir "$HAIEND_RESULTS_DIR"',
+            run_mpi=bool(on_ranks),
+            mpi_variants=on_ranks,
+            threaded=threaded,
+            threads='"$VALUE"' if values and sweep == "threads" else "$OMP_NUM_THREADS",
+            size_arg=' --size "$VALUE"' if values and sweep == "size" else "",
+        )
     )
 
 
@@ -259,7 +265,9 @@ def sweep_values(profile: Profile, kernel: str, sweep: str, values: Sequence[str
     chosen = values if values else (profile.sweep_sizes if sweep == "size" else profile.sweep_threads)
     if not chosen:
         key = "sweep_sizes" if sweep == "size" else "sweep_threads"
-        raise HaiendError(f"the job array needs values: give them after --array, or set {key} in {profile.path}.")
+        raise HaiendError(
+            f"the job array needs values: give them after --array, or set {key} in {profile.path}."
+        )
     out = []
     for value in chosen:
         text = str(value).strip()
@@ -268,7 +276,9 @@ def sweep_values(profile: Profile, kernel: str, sweep: str, values: Sequence[str
                 text = k.size_label(k.parse_size(text))
         else:
             if not text.isdigit() or int(text) < 1:
-                raise HaiendError(f"thread count {value!r} in the array must be a whole number of at least 1.")
+                raise HaiendError(
+                    f"thread count {value!r} in the array must be a whole number of at least 1."
+                )
             if int(text) > profile.cpus_per_task:
                 raise HaiendError(
                     f"thread count {text} in the array is more than cpus_per_task ({profile.cpus_per_task}) "
@@ -305,7 +315,9 @@ def write_atomic(path: str | os.PathLike[str], text: str, *, force: bool = False
     if path.exists() and not force:
         raise HaiendError(f"{path} exists already: choose another --output, or add --force to replace it.")
     if not path.parent.is_dir():
-        raise HaiendError(f"the folder of {path} does not exist: create it first, or choose another --output.")
+        raise HaiendError(
+            f"the folder of {path} does not exist: create it first, or choose another --output."
+        )
     try:
         return atomic.write_text(path, text, mode=0o777)
     except OSError as exc:

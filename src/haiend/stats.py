@@ -7,12 +7,13 @@ because it assumes no distribution (pyperf's ``compare_to`` uses Student's t tes
 which assumes roughly normal samples; timings rarely are).
 
 Direction: ``ratio = median(b) / median(a)``, the speed-up of ``a`` over ``b``. Above 1, ``a``
-ran faster; below 1, slower. The verdict is ``"noise"`` when the interval contains 1, or when it
-lies entirely inside ``[1 / (1 + min_effect), 1 + min_effect]``: a difference that small is
-within what separate runs of the same code on a shared machine drift by. Repeats inside one run
+ran faster; below 1, slower. The verdict is ``"faster"`` or ``"slower"`` only when the whole
+interval lies beyond ``[1 / (1 + min_effect), 1 + min_effect]``, and ``"noise"`` when any of it
+reaches into that band: a difference that small is within what separate runs of the same code on
+a shared machine drift by. Repeats inside one run
 share that run's conditions (the same frequency, the same neighbours, the same page placement),
 so an interval from them alone is narrower than the spread between runs; ``min_effect`` is the
-allowance for that. Otherwise the verdict is ``"faster"`` or ``"slower"`` (for ``a``).
+allowance for that; :func:`drift` measures it for a machine from the keys it ran more than once.
 
 When a key was measured several times, :func:`compare_runs` pools the runs with a
 hierarchical bootstrap (runs drawn with replacement, then times within each drawn run), so the
@@ -112,12 +113,55 @@ def compare_runs(
     )
 
 
+@dataclass(frozen=True)
+class Drift:
+    """How far apart separate runs of the same code came out on one machine."""
+
+    min_effect: float  # the smallest relative difference that counts there
+    keys: int  # how many keys (variant, size, threads) were run more than once
+    largest: float | None  # the largest ratio of medians between two runs of one key; None if no key was
+
+    def __str__(self) -> str:
+        if self.largest is None:
+            return f"no variant was run twice on it, so differences under {self.min_effect:.0%} are taken as noise"
+        return (
+            f"separate runs of one variant differed by up to {self.largest - 1:.0%} on it"
+            f" ({self.keys} variant(s) run more than once), so differences under {self.min_effect:.0%} are noise"
+        )
+
+
+def drift(runs_by_key: Sequence[Runs], *, floor: float = DEFAULT_MIN_EFFECT) -> Drift:
+    """The run-to-run drift of one machine, from every key it ran more than once.
+
+    Repeats inside one run share its conditions; separate runs do not (another tenant's load, the
+    clock, where the pages landed), and on a shared VM their medians can differ by far more than
+    any one run's spread. A difference no larger than the largest seen between two runs of the
+    same code on this machine cannot be told from that drift, so it is the smallest effect that
+    counts there (never less than ``floor``). The largest, not a percentile: with the few repeated
+    runs a catalogue holds, a percentile would be the largest anyway, and erring towards "noise"
+    is the honest side. With no key run twice there is no evidence, and ``floor`` is used.
+    """
+    largest = None
+    keys = 0
+    for runs in runs_by_key:
+        medians = [float(np.median(r)) for r in runs if len(r)]
+        if len(medians) < 2:
+            continue
+        keys += 1
+        ratio = max(medians) / min(medians)
+        largest = ratio if largest is None else max(largest, ratio)
+    effect = floor if largest is None else max(floor, largest - 1)
+    return Drift(effect, keys, largest)
+
+
 def judge(ratio: float, low: float, high: float, min_effect: float = DEFAULT_MIN_EFFECT) -> str:
-    """The verdict: "noise" if [low, high] holds 1 or lies inside the min_effect band, else faster/slower."""
-    band = (1 / (1 + min_effect), 1 + min_effect)
-    if low <= 1 <= high or (band[0] <= low and high <= band[1]):
-        return "noise"
-    return "faster" if ratio > 1 else "slower"
+    """The verdict: "faster" or "slower" only when the whole interval lies beyond the min_effect band
+    around 1; "noise" when any of it reaches into the band (or holds 1)."""
+    if low > 1 + min_effect:
+        return "faster"
+    if high < 1 / (1 + min_effect):
+        return "slower"
+    return "noise"
 
 
 def bootstrap_medians(

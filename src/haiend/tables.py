@@ -38,7 +38,7 @@ class Table:
         )
         caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
         table = (
-            f"<table class=\"table\">{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+            f'<table class="table">{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
             if self.rows
             else ""
         )
@@ -62,7 +62,9 @@ class Table:
 FOLDABLE = ("kernel", "threads", "size")  # columns a page can state once when every row agrees
 
 
-def results(outcomes: Iterable[Any], caption: str = "", *, machine: bool = False, fold: bool = False) -> Table:
+def results(
+    outcomes: Iterable[Any], caption: str = "", *, machine: bool = False, fold: bool = False
+) -> Table:
     """Measured outcomes (:class:`haiend.bench.Outcome`) as rows; the others as one note per reason.
 
     Columns: threads (threads x ranks), GB/s and GFLOP/s from the median time, the fraction of

@@ -50,7 +50,9 @@ def attribute(bits: int) -> str:
 def prefer_vector_width(typingctx, bits):
     """Make the calling function prefer ``bits``-wide vectors; ``bits`` must be a literal."""
     if not isinstance(bits, types.IntegerLiteral) or bits.literal_value not in ALLOWED_BITS:
-        raise TypingError(f"prefer_vector_width takes a literal number of bits, one of {ALLOWED_BITS}, not {bits}")
+        raise TypingError(
+            f"prefer_vector_width takes a literal number of bits, one of {ALLOWED_BITS}, not {bits}"
+        )
     text = attribute(bits.literal_value)
 
     def codegen(context, builder, signature, args):

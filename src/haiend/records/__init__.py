@@ -143,7 +143,8 @@ def now_stamp() -> str:
 
 def run_context(command: str | None = None) -> dict[str, Any]:
     """The circumstances of a run, taken when it starts: haiend's git commit (when it runs from a
-    checkout), whether that checkout had changes, the load average and the time."""
+    checkout), whether that checkout had changes, the load average, how many other processes
+    were running, and the time."""
     commit = dirty = None
     here = Path(__file__).resolve().parent
     try:

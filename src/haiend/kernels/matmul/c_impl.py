@@ -25,7 +25,15 @@ def library(flags: tuple[str, ...] | None = None) -> cbuild.Built:
     for dtype, name in _FUNCTIONS.items():
         matrix = np.ctypeslib.ndpointer(dtype=dtype, ndim=2, flags="C_CONTIGUOUS")
         function = getattr(built.library, name)
-        function.argtypes = [matrix, matrix, matrix, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int]
+        function.argtypes = [
+            matrix,
+            matrix,
+            matrix,
+            ctypes.c_size_t,
+            ctypes.c_size_t,
+            ctypes.c_size_t,
+            ctypes.c_int,
+        ]
         function.restype = None
     return built
 

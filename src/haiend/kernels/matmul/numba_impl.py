@@ -115,18 +115,54 @@ def _tile_6x4(a, i, b, j, c, ci, cj):
     s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = s20 = s21 = s22 = s23 = zero
     s30 = s31 = s32 = s33 = s40 = s41 = s42 = s43 = s50 = s51 = s52 = s53 = zero
     for p in range(b0.size):
-        s00 += a0[p] * b0[p]; s01 += a0[p] * b1[p]; s02 += a0[p] * b2[p]; s03 += a0[p] * b3[p]  # noqa: E702
-        s10 += a1[p] * b0[p]; s11 += a1[p] * b1[p]; s12 += a1[p] * b2[p]; s13 += a1[p] * b3[p]  # noqa: E702
-        s20 += a2[p] * b0[p]; s21 += a2[p] * b1[p]; s22 += a2[p] * b2[p]; s23 += a2[p] * b3[p]  # noqa: E702
-        s30 += a3[p] * b0[p]; s31 += a3[p] * b1[p]; s32 += a3[p] * b2[p]; s33 += a3[p] * b3[p]  # noqa: E702
-        s40 += a4[p] * b0[p]; s41 += a4[p] * b1[p]; s42 += a4[p] * b2[p]; s43 += a4[p] * b3[p]  # noqa: E702
-        s50 += a5[p] * b0[p]; s51 += a5[p] * b1[p]; s52 += a5[p] * b2[p]; s53 += a5[p] * b3[p]  # noqa: E702
-    c[ci, cj] += s00; c[ci, cj + 1] += s01; c[ci, cj + 2] += s02; c[ci, cj + 3] += s03  # noqa: E702
-    c[ci + 1, cj] += s10; c[ci + 1, cj + 1] += s11; c[ci + 1, cj + 2] += s12; c[ci + 1, cj + 3] += s13  # noqa: E702
-    c[ci + 2, cj] += s20; c[ci + 2, cj + 1] += s21; c[ci + 2, cj + 2] += s22; c[ci + 2, cj + 3] += s23  # noqa: E702
-    c[ci + 3, cj] += s30; c[ci + 3, cj + 1] += s31; c[ci + 3, cj + 2] += s32; c[ci + 3, cj + 3] += s33  # noqa: E702
-    c[ci + 4, cj] += s40; c[ci + 4, cj + 1] += s41; c[ci + 4, cj + 2] += s42; c[ci + 4, cj + 3] += s43  # noqa: E702
-    c[ci + 5, cj] += s50; c[ci + 5, cj + 1] += s51; c[ci + 5, cj + 2] += s52; c[ci + 5, cj + 3] += s53  # noqa: E702
+        s00 += a0[p] * b0[p]
+        s01 += a0[p] * b1[p]
+        s02 += a0[p] * b2[p]
+        s03 += a0[p] * b3[p]  # noqa: E702
+        s10 += a1[p] * b0[p]
+        s11 += a1[p] * b1[p]
+        s12 += a1[p] * b2[p]
+        s13 += a1[p] * b3[p]  # noqa: E702
+        s20 += a2[p] * b0[p]
+        s21 += a2[p] * b1[p]
+        s22 += a2[p] * b2[p]
+        s23 += a2[p] * b3[p]  # noqa: E702
+        s30 += a3[p] * b0[p]
+        s31 += a3[p] * b1[p]
+        s32 += a3[p] * b2[p]
+        s33 += a3[p] * b3[p]  # noqa: E702
+        s40 += a4[p] * b0[p]
+        s41 += a4[p] * b1[p]
+        s42 += a4[p] * b2[p]
+        s43 += a4[p] * b3[p]  # noqa: E702
+        s50 += a5[p] * b0[p]
+        s51 += a5[p] * b1[p]
+        s52 += a5[p] * b2[p]
+        s53 += a5[p] * b3[p]  # noqa: E702
+    c[ci, cj] += s00
+    c[ci, cj + 1] += s01
+    c[ci, cj + 2] += s02
+    c[ci, cj + 3] += s03  # noqa: E702
+    c[ci + 1, cj] += s10
+    c[ci + 1, cj + 1] += s11
+    c[ci + 1, cj + 2] += s12
+    c[ci + 1, cj + 3] += s13  # noqa: E702
+    c[ci + 2, cj] += s20
+    c[ci + 2, cj + 1] += s21
+    c[ci + 2, cj + 2] += s22
+    c[ci + 2, cj + 3] += s23  # noqa: E702
+    c[ci + 3, cj] += s30
+    c[ci + 3, cj + 1] += s31
+    c[ci + 3, cj + 2] += s32
+    c[ci + 3, cj + 3] += s33  # noqa: E702
+    c[ci + 4, cj] += s40
+    c[ci + 4, cj + 1] += s41
+    c[ci + 4, cj + 2] += s42
+    c[ci + 4, cj + 3] += s43  # noqa: E702
+    c[ci + 5, cj] += s50
+    c[ci + 5, cj + 1] += s51
+    c[ci + 5, cj + 2] += s52
+    c[ci + 5, cj + 3] += s53  # noqa: E702
 
 
 @njit(fastmath=True, inline="always")
@@ -140,14 +176,30 @@ def _tile_4x3(a, i, b, j, c, ci, cj):
     zero = c.dtype.type(0)
     s00 = s01 = s02 = s10 = s11 = s12 = s20 = s21 = s22 = s30 = s31 = s32 = zero
     for p in range(b0.size):
-        s00 += a0[p] * b0[p]; s01 += a0[p] * b1[p]; s02 += a0[p] * b2[p]  # noqa: E702
-        s10 += a1[p] * b0[p]; s11 += a1[p] * b1[p]; s12 += a1[p] * b2[p]  # noqa: E702
-        s20 += a2[p] * b0[p]; s21 += a2[p] * b1[p]; s22 += a2[p] * b2[p]  # noqa: E702
-        s30 += a3[p] * b0[p]; s31 += a3[p] * b1[p]; s32 += a3[p] * b2[p]  # noqa: E702
-    c[ci, cj] += s00; c[ci, cj + 1] += s01; c[ci, cj + 2] += s02  # noqa: E702
-    c[ci + 1, cj] += s10; c[ci + 1, cj + 1] += s11; c[ci + 1, cj + 2] += s12  # noqa: E702
-    c[ci + 2, cj] += s20; c[ci + 2, cj + 1] += s21; c[ci + 2, cj + 2] += s22  # noqa: E702
-    c[ci + 3, cj] += s30; c[ci + 3, cj + 1] += s31; c[ci + 3, cj + 2] += s32  # noqa: E702
+        s00 += a0[p] * b0[p]
+        s01 += a0[p] * b1[p]
+        s02 += a0[p] * b2[p]  # noqa: E702
+        s10 += a1[p] * b0[p]
+        s11 += a1[p] * b1[p]
+        s12 += a1[p] * b2[p]  # noqa: E702
+        s20 += a2[p] * b0[p]
+        s21 += a2[p] * b1[p]
+        s22 += a2[p] * b2[p]  # noqa: E702
+        s30 += a3[p] * b0[p]
+        s31 += a3[p] * b1[p]
+        s32 += a3[p] * b2[p]  # noqa: E702
+    c[ci, cj] += s00
+    c[ci, cj + 1] += s01
+    c[ci, cj + 2] += s02  # noqa: E702
+    c[ci + 1, cj] += s10
+    c[ci + 1, cj + 1] += s11
+    c[ci + 1, cj + 2] += s12  # noqa: E702
+    c[ci + 2, cj] += s20
+    c[ci + 2, cj + 1] += s21
+    c[ci + 2, cj + 2] += s22  # noqa: E702
+    c[ci + 3, cj] += s30
+    c[ci + 3, cj + 1] += s31
+    c[ci + 3, cj + 2] += s32  # noqa: E702
 
 
 TILES = {(6, 4): _tile_6x4, (4, 3): _tile_4x3}
