@@ -230,7 +230,13 @@ def variants(package: str, function: str, *listed: Realisation) -> dict[str, Var
 
 
 def written_in_notebook(
-    kernel: Kernel, function: Callable[..., Any], name: str = "", summary: str = "", *, parallel: bool = False
+    kernel: Kernel,
+    function: Callable[..., Any],
+    name: str = "",
+    summary: str = "",
+    *,
+    parallel: bool = False,
+    details: Mapping[str, Any] | None = None,
 ) -> Variant:
     """A variant for ``function(*inputs, out)`` written by a learner, bound to ``kernel``.
 
@@ -244,5 +250,6 @@ def written_in_notebook(
         summary or f"{name} (written in this notebook)",
         kind=NOTEBOOK,
         spreads="threads" if parallel else None,
+        details=dict(details or {}),
         kernel=kernel,
     )

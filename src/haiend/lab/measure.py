@@ -133,18 +133,20 @@ def measure_function(
     repeat: int = TIMING.repeat,
     max_duration: float = TIMING.lab_max_duration_s,
     save: bool = True,
+    details: dict[str, Any] | None = None,
 ) -> bench.Outcome:
     """Check and time a function written in the notebook exactly as ``haiend.bench`` times a variant.
 
     The outcome's record is saved with the others (``save=False`` to keep it out), so a learner's
     variant sits beside the kernel's own in ``haiend report``; it can go into
-    :func:`haiend.lab.show_table` and the plots with the rest.
+    :func:`haiend.lab.show_table` and the plots with the rest. ``details`` go into the record
+    (what distinguishes this build: ``{"vector_bits": 256}``), so findings can select it.
     """
     kernel = _kernel(kernel)
     name = name or getattr(func, "__name__", "mine")
     if is_stub(func):
         return bench.Outcome(kernel.name, name, (), "skipped", f"{name} is still `...`")
-    variant = kernels.written_in_notebook(kernel, func, name, summary, parallel=parallel)
+    variant = kernels.written_in_notebook(kernel, func, name, summary, parallel=parallel, details=details)
     with_mine = replace(kernel, variants={**kernel.variants, name: variant})
     info = machine.describe()
     chosen = bench.resolve_size(kernel, size, quick=sizes.quick(), info=info)

@@ -88,6 +88,14 @@ def _blocked_summary() -> str:
     )
 
 
+def _blocked_details() -> dict[str, Any]:
+    """What a record of numba_blocked must say to be compared across builds and machines."""
+    from haiend import tune
+
+    t = tune.this_machine()
+    return {"vector_bits": t["vector_bits"], "tile": f"{t['matmul_mr']}x{t['matmul_nr']}"}
+
+
 def _variants() -> dict[str, Variant]:
     return variants(
         __name__,
@@ -99,6 +107,7 @@ def _variants() -> dict[str, Variant]:
             _blocked_summary(),
             name="numba_blocked",
             function="blocked",
+            details=_blocked_details(),
         ),
         realisation("numba_parallel", "the blocked version with prange over row blocks"),
         realisation("c", "blocked C loop with OpenMP, compiled at first use", details={"source": "matmul.c"}),
