@@ -35,6 +35,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("haiend.bench", "haiend.grading"),
     ("haiend.tables", "haiend.plotting", "haiend.student"),
     ("haiend.slurm", "haiend.mpi_demos", "haiend.mpi_demos.*", "haiend.compare"),
+    ("haiend.catalogue",),
     ("haiend.lab.show",),
     ("haiend.lab.measure",),
     ("haiend.lab",),

@@ -470,10 +470,10 @@ def summary(info: dict[str, Any]) -> list[tuple[str, str]]:
             f"{info.get('physical_cores')} physical, {info.get('logical_cores')} logical, {info.get('usable_cores')} usable",
         ),
         ("SIMD", " ".join(info.get("simd") or []) or "none found"),
-        ("caches", ", ".join(f"{k} {_bytes(v)}" for k, v in caches.items()) or "unknown"),
+        ("caches", ", ".join(f"{k} {bytes_in_words(v)}" for k, v in caches.items()) or "unknown"),
         (
             "memory",
-            f"{_bytes(info.get('memory_total_bytes'))} total, {_bytes(info.get('memory_available_bytes'))} available, {info.get('numa_nodes')} NUMA node(s)",
+            f"{bytes_in_words(info.get('memory_total_bytes'))} total, {bytes_in_words(info.get('memory_available_bytes'))} available, {info.get('numa_nodes')} NUMA node(s)",
         ),
         ("OS", f"{info.get('distribution') or info.get('os')}, kernel {info.get('kernel')}"),
         (
@@ -500,7 +500,7 @@ def summary(info: dict[str, Any]) -> list[tuple[str, str]]:
         ("C compiler", info.get("c_compiler") or "none found"),
         (
             "GPU",
-            f"{gpu['name']} x{gpu['count']}, {_bytes(gpu['memory_bytes'])}, driver {gpu['driver']}"
+            f"{gpu['name']} x{gpu['count']}, {bytes_in_words(gpu['memory_bytes'])}, driver {gpu['driver']}"
             if gpu
             else "none",
         ),
@@ -515,7 +515,8 @@ def summary(info: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def _bytes(value: Any) -> str:
+def bytes_in_words(value: Any) -> str:
+    """A byte count in words: \"512 KiB\", \"1.0 MiB\"; \"?\" when not known."""
     if value is None:
         return "?"
     value = float(value)

@@ -3,6 +3,8 @@
 * ``roofline(ceilings, results)``: this machine's measured roofs, with every measured variant
   placed at its arithmetic intensity and achieved GFLOP/s.
 * ``compare(results)``: one bar per variant with the spread of its repeats as error bars.
+* ``rooflines_side_by_side(panels)``: several machines' rooflines on shared axes, one panel each;
+  ``roofs_overlaid(groups)``: many machines' roofs, one panel per group (architecture class).
 * ``save(fig, stem)``: PNG and SVG side by side.
 
 ``results`` may be :class:`haiend.records.Record` objects or the outcomes of
@@ -32,10 +34,15 @@ def _records(results: Iterable[Any]) -> list[Record]:
     return out
 
 
+def _spread(record: Record) -> str:
+    """ ", 2 ranks", ", 4 threads", ", 2 ranks x 2 threads" or nothing for one thread."""
+    if record.ranks > 1:
+        return f", {record.ranks} ranks" + (f" x {record.threads} threads" if record.threads > 1 else "")
+    return f", {record.threads} threads" if record.threads > 1 else ""
+
+
 def _label(record: Record) -> str:
-    parallel = record.threads * record.ranks
-    suffix = f", {parallel} threads" if parallel > 1 else ""
-    return f"{record.kernel} / {record.variant}{suffix}"
+    return f"{record.kernel} / {record.variant}{_spread(record)}"
 
 
 # Beyond this many results of several kernels, a legend entry per point is too small to read:
@@ -44,8 +51,7 @@ ONE_ENTRY_EACH_UP_TO = 10
 
 
 def _variant_label(record: Record) -> str:
-    parallel = record.threads * record.ranks
-    return f"{record.variant}, {parallel} threads" if parallel > 1 else record.variant
+    return f"{record.variant}{_spread(record)}"
 
 
 def _place_encoded(ax, records: list[Record], kernels: list[str]) -> None:
@@ -207,6 +213,56 @@ def compare(results: Iterable[Any], *, metric: str = "gb_per_s", ax=None, title:
     if title:
         ax.set_title(title)
     ax.grid(True, axis="x", alpha=0.3)
+    return fig
+
+
+def _grid(count: int, columns: int, *, panel_height: float):
+    """A figure of ``count`` panels on shared axes, ``columns`` wide; the unused panels hidden."""
+    import matplotlib.pyplot as plt
+
+    rows = max(1, -(-count // columns))
+    fig, axes = plt.subplots(
+        rows,
+        columns,
+        figsize=(6.5 * columns, panel_height * rows),
+        sharex=True,
+        sharey=True,
+        layout="constrained",
+        squeeze=False,
+    )
+    for ax in list(axes.flat)[count:]:
+        ax.set_visible(False)
+    return fig, axes
+
+
+def rooflines_side_by_side(
+    panels: Sequence[tuple[str, Ceilings, Sequence[Any]]], *, threads: int = 1, columns: int = 2
+):
+    """One roofline per machine (title, its ceilings, its results), on shared axes so that the
+    panels compare at a glance: the same point higher up is the same figure, faster."""
+    fig, axes = _grid(len(panels), columns, panel_height=5.8)
+    for ax, (title, ceilings, results) in zip(axes.flat, panels, strict=False):
+        roofline(ceilings, results, threads=[threads], ax=ax, title=title, legend="below")
+    return fig
+
+
+def roofs_overlaid(groups: dict[str, Sequence[tuple[str, Ceilings]]], *, threads: int = 1, columns: int = 2):
+    """One panel per group: every machine's roof at ``threads`` as a thin line, for a catalogue
+    with too many machines to give each a panel. A group's spread of roofs is visible at once."""
+    fig, axes = _grid(len(groups), columns, panel_height=4.5)
+    x = np.geomspace(1 / 16, 64.0, 256)
+    for ax, (group, machines) in zip(axes.flat, groups.items(), strict=False):
+        for label, ceilings in machines:
+            roof = ceilings.roof(threads)
+            ax.plot(x, np.minimum(roof.peak, roof.bandwidth * x) / 1e9, linewidth=1.0, alpha=0.7, label=label)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_title(f"{group}: {len(machines)} machine(s), {threads} thread(s)")
+        ax.set_xlabel("arithmetic intensity (flop / byte)")
+        ax.set_ylabel("GFLOP/s")
+        ax.grid(True, which="both", alpha=0.3)
+        if len(machines) <= 8:  # beyond that a legend hides the lines; the tables name the machines
+            ax.legend(fontsize="small", loc="lower right")
     return fig
 
 
