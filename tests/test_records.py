@@ -12,7 +12,7 @@ import pytest
 
 from haiend import atomic, records
 from haiend.errors import HaiendError
-from haiend.records import Record
+from haiend.records import Record, schemas
 
 TEST_MACHINE = {
     "machine_id": "test-cpu-0123abcd",
@@ -65,7 +65,7 @@ def test_save_and_load_round_trip(tmp_path):
     assert path.parent == tmp_path / "test-cpu-0123abcd" / "stream.triad"
     assert path.name.endswith("_numpy_1000_2t.json")
     machine = json.loads((tmp_path / "test-cpu-0123abcd" / "machine.json").read_text())
-    assert machine == {"schema_version": records.SCHEMA_VERSION, **record.machine}
+    assert machine == {"schema_version": schemas.CURRENT["machine"], **record.machine}
     loaded = records.load(tmp_path)
     assert loaded.problems == []
     assert loaded.records == [record]
@@ -289,13 +289,13 @@ def test_ceilings_round_trip(tmp_path):
     }
     path = records.save_ceilings("m-1", data, tmp_path)
     assert path == tmp_path / "m-1" / "ceilings.json"
-    assert records.load_ceilings("m-1", tmp_path) == {"schema_version": records.SCHEMA_VERSION, **data}
+    assert records.load_ceilings("m-1", tmp_path) == {"schema_version": schemas.CURRENT["ceilings"], **data}
     assert records.load_ceilings("another-machine", tmp_path) is None
 
 
 @pytest.mark.parametrize(
     "text",
-    ['{"roofs": ', "{}", json.dumps({"schema_version": records.SCHEMA_VERSION + 1})],
+    ['{"roofs": ', "{}", json.dumps({"schema_version": schemas.CURRENT["ceilings"] + 1})],
     ids=["truncated", "unversioned", "future"],
 )
 def test_unreadable_ceilings_raise_haiend_error_naming_the_file(tmp_path, text):

@@ -50,7 +50,7 @@ def test_every_version_of_every_schema_is_a_valid_draft_2020_12_schema(kind):
 
 def test_an_unknown_version_and_a_future_version_are_named():
     with pytest.raises(schemas.InvalidFile, match="newer than this haiend reads"):
-        schemas.version_of("record", {"schema_version": 3})
+        schemas.version_of("record", {"schema_version": schemas.CURRENT["record"] + 1})
     with pytest.raises(schemas.InvalidFile, match="unknown record schema version 0"):
         schemas.version_of("record", {"schema_version": 0})
     with pytest.raises(schemas.InvalidFile, match="no schema_version"):
@@ -77,7 +77,8 @@ def test_version_1_files_of_each_kind_migrate_and_validate(site):
         assert record.median_s == pytest.approx(old["median_s"])  # and the statistics recomputed from them
         assert record.gb_per_s == pytest.approx(old["gb_per_s"])
         assert record.run["git_commit"] is None  # version 1 did not record it: unknown, not invented
-        schemas.validate("record", record.to_dict(), 2)
+        schemas.validate("record", record.to_dict(), schemas.CURRENT["record"])
+        assert record.energy == {}  # not metered then: unknown, not estimated after the fact
 
 
 def test_two_machines_that_version_1_confused_get_two_ids():
@@ -239,3 +240,17 @@ def test_a_zip_whose_file_does_not_match_its_manifest_is_refused(tmp_path):
             target.writestr(name, content)
     done = haiend("results", "validate", str(tampered))
     assert done.returncode == 2 and "does not match the manifest" in done.stderr
+
+
+# -- migrations from version 2 -------------------------------------------------------------------
+
+
+def test_a_version_2_record_migrates_to_3_with_its_energy_unknown():
+    path = FIXTURES.parent / "files-v2" / "stream-triad-c.json"  # a record of this catalogue as filed in v2
+    old = json.loads(path.read_text())
+    assert old["schema_version"] == 2 and "energy" not in old
+    record = Record.from_dict(old)
+    assert record.schema_version == schemas.CURRENT["record"] == 3
+    assert record.energy == {} and record.joules_per_call is None and record.carbon_g_per_call is None
+    assert record.times == old["times"] and record.run == old["run"]
+    schemas.validate("record", record.to_dict(), 3)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from haiend import __version__, kernels, machine, mpi, records, threads
+from haiend import __version__, energy, kernels, machine, mpi, records, threads
 from haiend.ceilings import Ceilings
 from haiend.errors import HaiendError
 from haiend.kernels import TIMING, Check, Kernel
@@ -159,6 +159,7 @@ def run(
     sizes = {k.name: resolve_size(k, size, quick=quick, info=info) for k in chosen_kernels}
     if save:
         records.ensure_writable(records.results_dir(results_dir))
+    energy.site()  # a bad site profile ($HAIEND_SITE_PROFILE) stops the run before anything is measured
     root = mpi.is_root() if mpi.launched_by_mpiexec() else True
     say = progress if (progress is not None and root) else (lambda message: None)
     if callable(ceilings):
@@ -251,16 +252,17 @@ def run_variant(
         say(f"  {check}")
         if not passed:
             return Outcome(kernel.name, variant_name, size, "wrong", str(check), check=check)
-        timing = benchmark(
-            prepared.call,
-            n_repeat=repeat,
-            n_warmup=warmup,
-            max_duration=math.inf if under_mpi else max_duration,
-            min_time=0.0 if under_mpi else None,  # every rank must make the same calls
-            sync="cuda" if (variant.device == "gpu" and prepared.sync is not None) else prepared.sync,
-            cold_time=cold,
-            name=f"{kernel.name}/{variant_name}",
-        )
+        with energy.meter(variant.device, info, energy.site().overrides) as metered:
+            timing = benchmark(
+                prepared.call,
+                n_repeat=repeat,
+                n_warmup=warmup,
+                max_duration=math.inf if under_mpi else max_duration,
+                min_time=0.0 if under_mpi else None,  # every rank must make the same calls
+                sync="cuda" if (variant.device == "gpu" and prepared.sync is not None) else prepared.sync,
+                cold_time=cold,
+                name=f"{kernel.name}/{variant_name}",
+            )
     dtype = str(getattr(result, "dtype", "float64"))
     roof = _roof_for(variant, ceilings, used_threads * ranks, dtype, kernel.footprint(size))
     record = records.Record(
@@ -291,10 +293,16 @@ def run_variant(
             **dict(variant.details),
         },
         run=run or records.run_context(),
+        energy=energy.record_entry(metered.reading, calls=_calls(timing), device=variant.device, info=info),
         haiend_version=__version__,
     )
     say(f"  {timing}; {record.gb_per_s:.2f} GB/s, {record.gflop_per_s:.2f} GFLOP/s")
     return Outcome(kernel.name, variant_name, size, "measured", check=check, timing=timing, record=record)
+
+
+def _calls(timing: BenchmarkResult) -> int:
+    """The calls inside the metered window: the warm-ups and every repeat's batch."""
+    return len(timing.warmup_times) + len(timing.times) * timing.batch
 
 
 def _roof_for(

@@ -16,9 +16,9 @@ Thread counts follow ``cpus_per_task`` (``OMP_NUM_THREADS``, ``NUMBA_NUM_THREADS
 ``OMP_PLACES`` and ``OMP_PROC_BIND`` from the profile). ``srun`` is given ``--cpus-per-task``
 explicitly: since Slurm 22.05 it no longer inherits the value from ``sbatch``.
 
-The profile is checked against ``schemas/site-profile.schema.json`` (JSON Schema, with
-``jsonschema``): a bad profile raises :class:`HaiendError` with one sentence naming the file, the
-key and the rule the schema states for it; nothing is written. The scripts are rendered from
+The profile is read and checked by :mod:`haiend.profile`: a bad profile raises
+:class:`HaiendError` with one sentence naming the file, the key and the rule the schema states
+for it; nothing is written. The scripts are rendered from
 ``templates/slurm-job.sh.j2`` (Jinja2); this module only decides what goes into them. Every task writes its records to ``results_dir`` (one folder per machine id), so runs
 on several nodes, or several clusters, merge by copying machine folders and ``haiend report``
 reads them all.
@@ -27,142 +27,19 @@ reads them all.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from haiend import atomic
 from haiend.errors import HaiendError
+from haiend.profile import Profile, read_profile, validate  # noqa: F401 - haiend.slurm's names since it began
 
 SWEEPS = ("size", "threads")
 HERE = Path(__file__).parent
-SCHEMA = HERE / "schemas" / "site-profile.schema.json"
 TEMPLATE = "slurm-job.sh.j2"
-
-
-@dataclass(frozen=True)
-class Profile:
-    """A validated site profile; ``path`` is where it was read from (for messages and the header)."""
-
-    path: str
-    partition: str
-    account: str
-    nodes: int
-    tasks_per_node: int
-    cpus_per_task: int
-    time: str
-    modules: tuple[str, ...]
-    activate: str
-    launcher: str
-    results_dir: str
-    cpu_bind: str = ""
-    launcher_args: str = ""
-    extra_sbatch: tuple[str, ...] = ()
-    omp_places: str = "cores"
-    omp_proc_bind: str = "close"
-    python: str = "python"
-    variants: tuple[str, ...] = ()
-    sweep_sizes: tuple[str, ...] = ()
-    sweep_threads: tuple[int, ...] = ()
-
-    @property
-    def tasks(self) -> int:
-        return self.nodes * self.tasks_per_node
-
-
-def read_profile(path: str | os.PathLike[str]) -> Profile:
-    """Read and validate a site profile (``.toml`` on Python 3.11+, or ``.json``)."""
-    path = Path(path)
-    raw = _load(path)
-    return validate(raw, str(path))
-
-
-def _load(path: Path) -> dict[str, Any]:
-    suffix = path.suffix.lower()
-    if suffix not in (".toml", ".json"):
-        raise HaiendError(f"site profile {path} must be a .toml or .json file.")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise HaiendError(f"site profile {path} cannot be read ({exc.strerror or exc}).") from None
-    if suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise HaiendError(
-                f"site profile {path} is not valid JSON (line {exc.lineno}: {exc.msg})."
-            ) from None
-    else:
-        try:
-            import tomllib
-        except ImportError:  # Python 3.10
-            raise HaiendError(
-                f"site profile {path} is TOML, which needs Python 3.11 or later (tomllib): "
-                "use a .json profile with the same keys instead."
-            ) from None
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise HaiendError(f"site profile {path} is not valid TOML ({exc}).") from None
-    if not isinstance(data, dict):
-        raise HaiendError(f"site profile {path} must hold a table of keys, not a {type(data).__name__}.")
-    return data
-
-
-@functools.cache
-def _schema() -> dict[str, Any]:
-    return json.loads(SCHEMA.read_text(encoding="utf-8"))
-
-
-def validate(raw: dict[str, Any], where: str = "the site profile") -> Profile:
-    """Check a profile read from ``where`` against the schema; the first problem raises HaiendError."""
-    import jsonschema
-
-    schema = _schema()
-    properties = schema["properties"]
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(raw), key=lambda e: list(e.path))
-    if errors:
-        raise HaiendError(f"site profile {where}: {_sentence(errors[0], properties, raw)}.")
-    values = {k: v for k, v in raw.items() if not k.startswith("_")}
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
-    for key in ("nodes", "tasks_per_node", "cpus_per_task"):
-        values[key] = int(values[key])  # 4.0 is an integer to JSON Schema
-    for n in values.get("sweep_threads", ()):
-        if n > values["cpus_per_task"]:
-            raise HaiendError(
-                f"site profile {where}: key 'sweep_threads' holds {n}, more than cpus_per_task"
-                f" ({values['cpus_per_task']})."
-            )
-    values["sweep_threads"] = tuple(int(n) for n in values.get("sweep_threads", ()))
-    return Profile(path=where, **values)
-
-
-def _sentence(error: Any, properties: dict[str, Any], raw: dict[str, Any]) -> str:
-    """One sentence for a schema error: the key, and the rule its schema states."""
-    if error.validator == "required":
-        key = next(k for k in error.validator_value if k not in raw)
-        return f"key {key!r} is missing"
-    if error.validator == "additionalProperties":
-        key = next(k for k in raw if k not in properties and not k.startswith("_"))
-        return f"key {key!r} is not a profile key (known keys: {', '.join(properties)})"
-    if not error.path:
-        return error.message
-    key = error.path[0]
-    value = raw[key]
-    return f"key {key!r} {properties[key]['x-rule']}, not {_shown(value)}"
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (list, dict)):
-        return "a list" if isinstance(value, list) else "a table"
-    return repr(value)
 
 
 # --- rendering -------------------------------------------------------------------------------
@@ -236,6 +113,7 @@ def _render(profile: Profile, kernel: str, *, values: Sequence[str] = (), sweep:
             job_name=f"haiend-{kernel}{suffix}",
             output="haiend-%x-%A_%a.out" if values else "haiend-%x-%j.out",
             generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            profile_file=str(Path(profile.path).resolve()),
             values=list(values),
             sweep=sweep,
             one_task=_launch(profile, tasks=1, cpus=profile.cpus_per_task),

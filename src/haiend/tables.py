@@ -71,12 +71,14 @@ def results(
     this machine's roof with the level of the memory hierarchy the data fits in (its bandwidth
     makes the roof: "0.82 (L3)"), the speed relative to the kernel's baseline measured in the
     same run, the median and spread (interquartile range over the median) of the warm calls, the
-    cold (first, compiling) call, and the size. ``machine=True`` adds the machine id and the time
+    cold (first, compiling) call, the size, and the energy of one call (``J/call``: measured, or
+    marked "est." when estimated; one note under the table says how). ``machine=True`` adds the machine id and the time
     of measurement (reports over many machines).
     """
     rows: list[dict[str, str]] = []
     not_run: list[tuple[str, str]] = []
     wrong: list[str] = []
+    energy_notes: dict[str, None] = {}
     for o in outcomes:
         if o.status == "skipped":
             not_run.append((o.variant, o.reason))
@@ -97,7 +99,10 @@ def results(
             spread="-" if o.timing is None else f"{100 * o.timing.spread:.1f}%",
             cold=format_seconds(r.cold_time),
             size=_size(o.size),
+            **{"J/call": _energy(r)},
         )
+        if r.energy:
+            energy_notes.setdefault(_energy_note(r), None)
         if machine:
             row["when"] = r.timestamp[:19]
         rows.append(row)
@@ -108,7 +113,7 @@ def results(
             notes.append("Every row: " + ", ".join(f"{c} {rows[0][c]}" for c in shared) + ".")
             rows = [{k: v for k, v in row.items() if k not in shared} for row in rows]
     notes += [f"WRONG: {line}" for line in wrong]
-    return Table(rows, caption, notes + not_run_notes(not_run))
+    return Table(rows, caption, notes + list(energy_notes) + not_run_notes(not_run))
 
 
 def not_run_notes(skipped: Iterable[tuple[str, str]]) -> list[str]:
@@ -120,6 +125,29 @@ def not_run_notes(skipped: Iterable[tuple[str, str]]) -> list[str]:
         if variant not in names:
             names.append(variant)
     return [f"Not run here: {', '.join(names)}: {reason}" for reason, names in by_reason.items()]
+
+
+def _energy(record: Any) -> str:
+    """Joules per call, marked "est." when estimated; "-" when the run was not metered or nothing is known."""
+    joules = record.joules_per_call
+    if joules is None:
+        return "-"
+    return f"{joules:.3g}" + (" est." if record.energy["method"] == "estimated" else "")
+
+
+def _energy_note(record: Any) -> str:
+    """One sentence on how the energy column was found out, shown once under a table."""
+    e = record.energy
+    idle = e.get("idle") or {}
+    idle_said = f"; idle baseline {idle['watts']:.3g} W ({idle['method']})" if idle.get("watts") is not None else ""
+    if e["method"] == "measured":
+        return f"J/call measured: {e['scope']}, by {e['source']}{idle_said}."
+    if e["method"] == "estimated":
+        return (
+            f"J/call estimated, not measured ({e['reason']}): {'; '.join(e['assumptions'])}{idle_said}."
+            " Two variants that run as long on as many threads get the same estimate."
+        )
+    return f"Energy not known: {e['reason']}."
 
 
 def ceilings(measured: Any, caption: str | None = None) -> Table:

@@ -43,7 +43,7 @@ ENV_RESULTS_DIR = "HAIEND_RESULTS_DIR"
 MACHINE_FILE = "machine.json"
 CEILINGS_FILE = "ceilings.json"
 #: Statistics derived from the raw times; accepted in a dict (``--json`` output has them) and ignored.
-DERIVED = migrations.DERIVED_IN_V1
+DERIVED = (*migrations.DERIVED_IN_V1, "joules_per_call", "watts", "carbon_g_per_call")
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,7 @@ class Record:
     details: dict[str, Any] = field(default_factory=dict)
     extra_times: dict[str, list[float]] = field(default_factory=dict)  # other clocks, e.g. GPU host times
     run: dict[str, Any] = field(default_factory=dict)  # git commit, load average, start, command
+    energy: dict[str, Any] = field(default_factory=dict)  # haiend.energy's reading; {} if not metered
     timestamp: str = field(default_factory=lambda: now_stamp())
     haiend_version: str = ""
     schema_version: int = SCHEMA_VERSION
@@ -116,6 +117,28 @@ class Record:
             return float("nan")
         return fraction_of_roof(self.flops, self.bytes_moved, self.median_s, roof)
 
+    @property
+    def joules_per_call(self) -> float | None:
+        """Energy to solution of one call: the metered window's joules over its calls; None if not known."""
+        if self.energy.get("joules") is None:
+            return None
+        return self.energy["joules"] / self.energy["calls"]
+
+    @property
+    def watts(self) -> float | None:
+        """Mean power over the metered window; None if not known."""
+        if self.energy.get("joules") is None or not self.energy.get("seconds"):
+            return None
+        return self.energy["joules"] / self.energy["seconds"]
+
+    @property
+    def carbon_g_per_call(self) -> float | None:
+        """g CO2e of one call: kWh x the grid intensity x PUE the record names; None if not known."""
+        joules, intensity = self.joules_per_call, self.energy.get("intensity")
+        if joules is None or not intensity:
+            return None
+        return joules / 3.6e6 * intensity["g_per_kwh"] * intensity["pue"]
+
     def to_dict(self, *, derived: bool = False) -> dict[str, Any]:
         """The file's content; with ``derived``, also the statistics (for ``--json`` output)."""
         data = asdict(self)
@@ -126,7 +149,8 @@ class Record:
     @classmethod
     def from_dict(cls, data: dict[str, Any], context: dict[str, Any] | None = None) -> Record:
         """A record from a file's data of any readable version (checked, migrated); ValueError if not."""
-        if isinstance(data, dict) and data.get("schema_version") == SCHEMA_VERSION:
+        version = data.get("schema_version") if isinstance(data, dict) else None
+        if isinstance(version, int) and version >= 2:  # (version 1 stored some; its migration drops them)
             data = {k: v for k, v in data.items() if k not in DERIVED}
         data = migrations.migrate("record", data, context)
         names = {f.name for f in fields(cls)}

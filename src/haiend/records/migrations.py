@@ -9,6 +9,9 @@ Version 1 to 2, all kinds: the machine id now covers the CPU's family and model,
 vector extensions (``haiend.machine.machine_id``), because version 1 gave an AMD EPYC Zen 3 and
 a Zen 4 the same id. A record and a fingerprint carry the fingerprint, so their new id is
 computed from it; a ceilings file does not, so it takes the id of the fingerprint beside it.
+
+Version 2 to 3, records: a record carries the energy its timed calls drew (``energy``). A run of
+version 2 was not metered, so its energy is ``{}``: not known, never estimated after the fact.
 """
 
 from __future__ import annotations
@@ -46,6 +49,11 @@ def _record_1_to_2(data: dict[str, Any], context: dict[str, Any]) -> dict[str, A
     return data
 
 
+def _record_2_to_3(data: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    data["energy"] = {}
+    return data
+
+
 def _machine_1_to_2(data: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
     data["machine_id"] = machine_mod.machine_id(data)
     return data
@@ -64,7 +72,7 @@ def _ceilings_1_to_2(data: dict[str, Any], context: dict[str, Any]) -> dict[str,
 Step = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
 #: STEPS[kind][N] turns version N into version N + 1.
 STEPS: dict[str, dict[int, Step]] = {
-    "record": {1: _record_1_to_2},
+    "record": {1: _record_1_to_2, 2: _record_2_to_3},
     "machine": {1: _machine_1_to_2},
     "ceilings": {1: _ceilings_1_to_2},
 }

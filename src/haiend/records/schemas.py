@@ -28,7 +28,7 @@ from jsonschema.exceptions import best_match
 
 KINDS = ("record", "machine", "ceilings")
 #: The version each kind is written in now.
-CURRENT = {"record": 2, "machine": 2, "ceilings": 2}
+CURRENT = {"record": 3, "machine": 2, "ceilings": 2}
 
 
 class InvalidFile(ValueError):
