@@ -242,3 +242,39 @@ def test_the_book_builds_the_machine_pages_from_the_catalogue(tmp_path, monkeypa
     machines = {json.loads(p.read_text())["machine_id"] for p in (ROOT / "results").glob("*/*/machine.json")}
     assert len(pages) == len(machines) >= 2
     assert {p.stem.split("_")[-1] for p in pages} == machines
+
+
+def test_a_ranking_by_energy_orders_by_joules_per_call(tmp_path):
+    fp = machine(1)
+    runs = [run(fp, "numba", 1e-3, seed=1), run(fp, "c", 2e-3, seed=2), run(fp, "numpy", 3e-3, seed=3)]
+    joules = {"numba": 0.9, "c": 0.3}  # numpy recorded none: it is left out of the energy ranking
+    for r in runs:
+        if r.variant in joules:
+            r.energy.update(
+                method="measured",
+                scope="test",
+                source="test",
+                seconds=1.0,
+                joules=joules[r.variant] * 10,
+                cpu_seconds=1.0,
+                calls=10,
+                parts={},
+                assumptions=[],
+                reason="",
+                idle={"method": "measured", "watts": 5.0, "seconds": 0.5},
+                intensity={
+                    "g_per_kwh": 207.05,
+                    "source": "test",
+                    "year": 2024,
+                    "pue": 1.0,
+                    "pue_source": "test",
+                },
+            )
+    save_machine(tmp_path, "s", fp, runs)
+    pool = catalogue.gather(tmp_path, include_own=False)
+    [ranking] = catalogue.rankings(pool, "stream.triad", by="energy")
+    assert ranking.order == ("c", "numba")
+    [by_time] = catalogue.rankings(pool, "stream.triad")
+    assert by_time.order == ("numba", "c", "numpy")
+    table = catalogue.ranking_table(pool, "stream.triad", by="energy")
+    assert table.rows[0]["energy"] == "measured" and "most frugal first" in table.caption

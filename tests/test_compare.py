@@ -163,3 +163,50 @@ def test_a_run_that_started_on_a_busy_machine_is_noted():
     [row] = compare.compare(compare.Side("a", (quiet,), "run"), compare.Side("b", (shared,), "run"))
     [note] = [n for n in row.notes if "started while" in n]
     assert "numpy" in note and "2 other process(es) were running on 2 cores" in note
+
+
+def energy_of(joules: float, method: str = "measured", calls: int = 10) -> dict:
+    return {
+        "method": method,
+        "scope": "test",
+        "source": "test",
+        "seconds": 1.0,
+        "joules": joules * calls,
+        "cpu_seconds": 1.0,
+        "calls": calls,
+        "parts": {},
+        "assumptions": [],
+        "reason": "",
+        "idle": {"method": method, "watts": 5.0, "seconds": 0.5},
+        "intensity": {"g_per_kwh": 207.05, "source": "test", "year": 2024, "pue": 1.0, "pue_source": "test"},
+    }
+
+
+def test_by_energy_compares_joules_per_call_and_says_so():
+    pool = [
+        run("numba", 1e-3, seed=1, energy=energy_of(0.5)),
+        run("numba", 1e-3, seed=2, energy=energy_of(0.52)),
+        run("numpy", 2e-3, seed=3, energy=energy_of(1.5)),
+        run("numpy", 2e-3, seed=4, energy=energy_of(1.45)),
+    ]
+    a, b = compare.select("stream.triad:numba", pool), compare.select("stream.triad:numpy", pool)
+    [row] = compare.compare(a, b, by="energy")
+    assert row.metric == "energy" and row.comparison.ratio == pytest.approx(1.47 / 0.51, rel=0.05)
+    assert row.comparison.verdict == "faster" and "used less energy" in compare.sentence(row)
+    assert "A used less energy per call" in compare.table([row], a, b).caption
+
+
+def test_by_energy_notes_an_estimate_against_a_measurement_and_refuses_a_run_without_energy():
+    pool = [
+        run("numba", 1e-3, seed=1, energy=energy_of(0.5)),
+        run("c", 1e-3, seed=2, energy=energy_of(0.5, "estimated")),
+    ]
+    [row] = compare.compare(
+        compare.select("stream.triad:numba", pool), compare.select("stream.triad:c", pool), by="energy"
+    )
+    assert row.comparison.verdict == "noise" and any("found out differently" in n for n in row.notes)
+    old = [run("numba", 1e-3, seed=1), run("c", 1e-3, seed=2)]
+    with pytest.raises(HaiendError, match="has no energy to compare"):
+        compare.compare(
+            compare.select("stream.triad:numba", old), compare.select("stream.triad:c", old), by="energy"
+        )

@@ -202,6 +202,14 @@ class Cell:
     size: tuple[int, ...]
     low: float  # the slowest and fastest run's figure of merit
     high: float
+    joules: float | None = None  # median joules per call over the runs that recorded energy
+    energy_methods: tuple[str, ...] = ()  # how those runs' energy was found out
+
+    def score(self, by: str) -> float | None:
+        """Higher is better: the figure of merit, or (``by="energy"``) calls per joule."""
+        if by == "energy":
+            return None if not self.joules else 1 / self.joules
+        return self.merit
 
 
 def column(record: Record) -> str:
@@ -230,6 +238,7 @@ def cells(pool: Pool, kernel: str, *, threads: int = 1) -> dict[str, dict[str, C
             top = max(tuple(r.size) for r in runs)
             runs = [r for r in runs if tuple(r.size) == top]
             merits = [merit_of(r) for r in runs]
+            metered = [r for r in runs if r.joules_per_call is not None]
             row[name] = Cell(
                 statistics.median(merits),
                 statistics.median(r.fraction_of_roof for r in runs),
@@ -237,6 +246,8 @@ def cells(pool: Pool, kernel: str, *, threads: int = 1) -> dict[str, dict[str, C
                 top,
                 min(merits),
                 max(merits),
+                statistics.median(r.joules_per_call for r in metered) if metered else None,
+                tuple(sorted({r.energy["method"] for r in metered})),
             )
         if row:
             found[machine_id] = row
@@ -376,12 +387,12 @@ class Ranking:
         return text
 
 
-def _beats(row: Mapping[str, Cell], a: str, b: str, band: float) -> bool:
+def _beats(row: Mapping[str, Cell], a: str, b: str, band: float, by: str = "time") -> bool:
     """``a`` beat ``b`` on a machine by more than its run-to-run drift ``band``."""
-    return a in row and b in row and row[a].merit > row[b].merit * (1 + band)
+    return a in row and b in row and row[a].score(by) > row[b].score(by) * (1 + band)
 
 
-def rankings(pool: Pool, kernel: str, *, threads: int = 1) -> list[Ranking]:
+def rankings(pool: Pool, kernel: str, *, threads: int = 1, by: str = "time") -> list[Ranking]:
     """Each machine's order of ``kernel``'s variants, with the pairs whose order other machines reverse.
 
     Two variants count as ordered on a machine only when they differ by more than its run-to-run
@@ -389,34 +400,39 @@ def rankings(pool: Pool, kernel: str, *, threads: int = 1) -> list[Ranking]:
     that is ordered one way on one machine and the other way on another is a flip on both.
     """
     table = cells(pool, kernel, threads=threads)
+    if by == "energy":  # only the variants whose runs recorded energy, on each machine
+        table = {m: kept for m, row in table.items() if (kept := {n: c for n, c in row.items() if c.joules})}
     every = pool.records
     bands = {m: compare.drift(every, m).min_effect for m in table}
     found = []
     for machine_id, row in table.items():
-        order = tuple(sorted(row, key=lambda n: (-row[n].merit, n)))
+        order = tuple(sorted(row, key=lambda n: (-row[n].score(by), n)))
         ties = tuple(
-            row[a].merit <= row[b].merit * (1 + bands[machine_id])
+            row[a].score(by) <= row[b].score(by) * (1 + bands[machine_id])
             for a, b in zip(order, order[1:], strict=False)
         )
         flips = []
         for i, a in enumerate(order):
             for b in order[i + 1 :]:
-                if not _beats(row, a, b, bands[machine_id]):
+                if not _beats(row, a, b, bands[machine_id], by):
                     continue
                 elsewhere = tuple(
                     other
                     for other, theirs in table.items()
-                    if other != machine_id and _beats(theirs, b, a, bands[other])
+                    if other != machine_id and _beats(theirs, b, a, bands[other], by)
                 )
                 if elsewhere:
-                    flips.append(Flip(a, b, row[a].merit / row[b].merit, elsewhere))
+                    flips.append(Flip(a, b, row[a].score(by) / row[b].score(by), elsewhere))
         found.append(Ranking(machine_id, order, ties, tuple(flips)))
     return found
 
 
-def ranking_table(pool: Pool, kernel: str, *, threads: int = 1) -> Table:
-    """One row per machine: its order of the variants, with the places the order changes marked."""
-    by_id = {r.machine_id: r for r in rankings(pool, kernel, threads=threads)}
+def ranking_table(pool: Pool, kernel: str, *, threads: int = 1, by: str = "time") -> Table:
+    """One row per machine: its order of the variants (fastest, or with ``by="energy"`` most frugal,
+    first), with the places the order changes marked."""
+    by_id = {r.machine_id: r for r in rankings(pool, kernel, threads=threads, by=by)}
+    table = cells(pool, kernel, threads=threads)
+    order = "most frugal first" if by == "energy" else "fastest first"
     rows = []
     for architecture, machines in pool.by_architecture().items():
         for machine in machines:
@@ -427,19 +443,26 @@ def ranking_table(pool: Pool, kernel: str, *, threads: int = 1) -> Table:
                 {
                     "architecture": architecture,
                     "machine": machine.machine_id,
-                    "fastest first": str(ranking),
+                    order: str(ranking),
                     "changes between machines": "; ".join(str(f) for f in ranking.flips),
                 }
             )
-    return Table(
-        rows,
-        caption=f"{kernel}: variants fastest first, {threads} thread(s)",
-        notes=[
-            "'~': the two neighbours differ by less than that machine's run-to-run drift, so their order"
-            " is not a result. A change is a pair ordered one way here and the other way on another"
-            " machine, each beyond its own drift."
-        ],
-    )
+            if by == "energy":
+                methods = {
+                    m for cell in table.get(machine.machine_id, {}).values() for m in cell.energy_methods
+                }
+                rows[-1]["energy"] = ", ".join(sorted(methods))
+    notes = [
+        "'~': the two neighbours differ by less than that machine's run-to-run drift, so their order"
+        " is not a result. A change is a pair ordered one way here and the other way on another"
+        " machine, each beyond its own drift."
+    ]
+    if by == "energy":
+        notes.append(
+            "By joules per call. Where the energy is estimated, it follows run time and busy threads,"
+            " so the order is the order by time; only measured energy can rank differently."
+        )
+    return Table(rows, caption=f"{kernel}: variants {order}, {threads} thread(s)", notes=notes)
 
 
 def foldable(title: str, content: Any, *, opened: bool = False) -> str:

@@ -119,6 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     q.add_argument("--kernel", help="only this kernel or group (machine against machine)")
     q.add_argument(
+        "--by",
+        choices=("time", "energy"),
+        default="time",
+        help="compare speed (default) or energy to solution: the joules of one call",
+    )
+    q.add_argument(
         "--min-effect",
         type=float,
         help="smallest relative difference that counts (default from haiend.stats)",

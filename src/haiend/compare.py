@@ -13,6 +13,11 @@ with a bootstrap interval, and "noise" when the interval holds 1 or stays inside
 difference that counts. When the two sides did different amounts of work (two machines'
 default sizes differ with their caches), the ratio is of the kernel's figure of merit (counted
 bytes or flops per second), so it still says which ran faster.
+
+``--by energy`` compares energy to solution instead: the joules of one call each run recorded
+(records of schema version 3), one value per run, pooled over runs the same way; above 1, A
+used less energy. A measured side against an estimated one is noted: an estimate follows time
+and busy threads, not how the hardware was used.
 """
 
 from __future__ import annotations
@@ -139,16 +144,40 @@ def drift(pool: Sequence[Record], machine_id: str) -> stats.Drift:
     return stats.drift(list(runs.values()))
 
 
+def _energy_samples(group: Sequence[Record]) -> list[list[float]]:
+    """One sample per run: its joules per call; a HaiendError naming a run that recorded none."""
+    for r in group:
+        if r.joules_per_call is None:
+            why = (r.energy or {}).get(
+                "reason"
+            ) or "it was made before records carried energy (schema version 3)"
+            raise HaiendError(
+                f"{r.kernel}:{r.variant} of {r.timestamp[:19]} has no energy to compare: {why}."
+            )
+    return [[r.joules_per_call] for r in group]
+
+
 def compare_groups(
-    a: Sequence[Record], b: Sequence[Record], *, labels: tuple[str, str], min_effect: float | None = None
+    a: Sequence[Record],
+    b: Sequence[Record],
+    *,
+    labels: tuple[str, str],
+    min_effect: float | None = None,
+    by: str = "time",
 ) -> tuple[stats.Comparison, str]:
-    """Compare two groups of runs; by time when they did the same work, else by figure of merit."""
+    """Compare two groups of runs by time (or ``by="energy"``, joules per call) when they did the
+    same work, else per unit of work: the figure of merit, or the energy per byte or flop."""
     settings = {} if min_effect is None else {"min_effect": min_effect}
-    found = stats.compare_runs([r.times for r in a], [r.times for r in b], labels=labels, **settings)
+    if by == "energy":
+        found = stats.compare_runs(_energy_samples(a), _energy_samples(b), labels=labels, **settings)
+    else:
+        found = stats.compare_runs([r.times for r in a], [r.times for r in b], labels=labels, **settings)
     same_work = tuple(a[0].size) == tuple(b[0].size) and a[0].kernel == b[0].kernel
     if same_work:
-        return found, "time"
+        return found, by
     metric = merit(a[0].kernel)
+    if by == "energy":
+        metric = "energy per byte" if metric == "gb_per_s" else "energy per flop"
     work = (lambda r: r.bytes_moved) if metric == "gb_per_s" else (lambda r: r.flops)
     scale = work(a[0]) / work(b[0])
     scaled = replace(found, ratio=found.ratio * scale, low=found.low * scale, high=found.high * scale)
@@ -184,6 +213,7 @@ def compare(
     pool: Sequence[Record] = (),
     kernel: str | None = None,
     min_effect: float | None = None,
+    by: str = "time",
 ) -> list[Row]:
     """Every comparison A and B allow: one for two runs or two variants, one per shared key for machines.
 
@@ -194,7 +224,7 @@ def compare(
     effect, band = noise_band(a, b, pool, min_effect)
     if a.kind != "machine":
         left, right = _largest(a.records), _largest(b.records)
-        found, metric = compare_groups(left, right, labels=(a.label, b.label), min_effect=effect)
+        found, metric = compare_groups(left, right, labels=(a.label, b.label), min_effect=effect, by=by)
         spread = _spread_label(_spread(left[0]))
         if _spread(left[0]) != _spread(right[0]):
             spread += f" vs {_spread_label(_spread(right[0]))}"
@@ -215,7 +245,7 @@ def compare(
                 _size(right[0]),
                 found,
                 metric,
-                band + _notes(left, right),
+                band + _notes(left, right) + _energy_notes(left, right, by),
             )
         ]
     groups: dict[str, dict[tuple, list[Record]]] = {"a": defaultdict(list), "b": defaultdict(list)}
@@ -229,7 +259,7 @@ def compare(
     rows = []
     for key in shared:
         left, right = _largest(groups["a"][key]), _largest(groups["b"][key])
-        found, metric = compare_groups(left, right, labels=(a.label, b.label), min_effect=effect)
+        found, metric = compare_groups(left, right, labels=(a.label, b.label), min_effect=effect, by=by)
         rows.append(
             Row(
                 key[0],
@@ -239,7 +269,7 @@ def compare(
                 _size(right[0]),
                 found,
                 metric,
-                band + _notes(left, right),
+                band + _notes(left, right) + _energy_notes(left, right, by),
             )
         )
     return rows
@@ -266,12 +296,48 @@ def busy(record: Record) -> str | None:
     )
 
 
+def _energy_notes(a: Sequence[Record], b: Sequence[Record], by: str) -> tuple[str, ...]:
+    if by != "energy":
+        return ()
+    methods = {side: {r.energy["method"] for r in group} for side, group in (("A", a), ("B", b))}
+    if methods["A"] == methods["B"] == {"estimated"}:
+        return (
+            "Both sides' energy is estimated: it follows time and busy threads, so it ranks as time does.",
+        )
+    if methods["A"] != methods["B"]:
+        said = "; ".join(f"{side}: {', '.join(sorted(m))}" for side, m in methods.items())
+        return (
+            f"The two sides' energy was found out differently ({said}): the ratio mixes a model and a counter.",
+        )
+    return ()
+
+
 def _notes(*groups: Sequence[Record]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(n for group in groups for r in group if (n := busy(r))))
 
 
 def _size(record: Record) -> str:
     return "x".join(str(v) for v in record.size)
+
+
+def sentence(row: Row) -> str:
+    """The comparison in one sentence: by time, stats' own; by energy, said of the joules."""
+    c = row.comparison
+    if not row.metric.startswith("energy"):
+        return str(c)
+    said = (
+        f"{c.label_b} used {c.ratio:.3g} times the {row.metric} of {c.label_a}"
+        f" ({c.confidence:.0%} interval {c.low:.3g} to {c.high:.3g})"
+    )
+    if c.verdict == "noise":
+        return f"{said}: within the noise (differences under {c.min_effect:.0%} are not counted)."
+    return f"{said}: A {_verdict_word(c.verdict, row.metric)}."
+
+
+def _verdict_word(verdict: str, metric: str) -> str:
+    if not metric.startswith("energy"):
+        return verdict
+    return {"faster": "used less energy", "slower": "used more energy"}.get(verdict, verdict)
 
 
 def table(rows: Sequence[Row], a: Side, b: Side) -> Table:
@@ -287,11 +353,13 @@ def table(rows: Sequence[Row], a: Side, b: Side) -> Table:
                 "A / B": f"{c.ratio:.3f}" + ("" if row.metric == "time" else f" ({row.metric})"),
                 f"{c.confidence:.0%} interval": f"{c.low:.3f} to {c.high:.3f}",
                 "runs A, B": f"{c.runs_a}, {c.runs_b}",
-                "verdict": "noise" if c.verdict == "noise" else f"A {c.verdict}",
+                "verdict": "noise" if c.verdict == "noise" else f"A {_verdict_word(c.verdict, row.metric)}",
             }
         )
     notes = list(dict.fromkeys(n for row in rows for n in row.notes))
-    return Table(shown, caption=f"A = {a.label}; B = {b.label}. A / B > 1: A ran faster.", notes=notes)
+    energy = any(row.metric.startswith("energy") for row in rows)
+    said = "A used less energy per call" if energy else "A ran faster"
+    return Table(shown, caption=f"A = {a.label}; B = {b.label}. A / B > 1: {said}.", notes=notes)
 
 
 def command(args, print_table: Callable[[Any], None]) -> int:
@@ -305,11 +373,11 @@ def command(args, print_table: Callable[[Any], None]) -> int:
     if args.min_effect is not None and args.min_effect < 0:
         raise HaiendError(f"--min-effect must be 0 or more, not {args.min_effect}.")
     a, b = select(args.a, pool), select(args.b, pool)
-    rows = compare(a, b, pool=pool, kernel=args.kernel, min_effect=args.min_effect)
+    rows = compare(a, b, pool=pool, kernel=args.kernel, min_effect=args.min_effect, by=args.by)
     if args.json:
         print(json.dumps({"a": a.label, "b": b.label, "comparisons": [r.to_dict() for r in rows]}, indent=1))
         return 0
     if len(rows) == 1:
-        print(str(rows[0].comparison))
+        print(sentence(rows[0]))
     print_table(table(rows, a, b))
     return 0
