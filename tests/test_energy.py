@@ -291,3 +291,28 @@ def test_a_bad_site_profile_stops_bench_with_one_sentence(tmp_path):
         and "site profile" in done.stderr
         and "'account' is missing" in done.stderr
     )
+
+
+def test_nvml_joules_are_the_energy_counter_difference(monkeypatch):
+    """NVML's total-energy counter (millijoules) through a stand-in for nvidia-ml-py: the code
+    path a GPU machine takes, checked here without one (the device check runs it for real)."""
+    import types
+
+    readings = iter([1_000_000, 1_000_000, 1_250_500])  # probe, start, stop (mJ)
+    fake = types.ModuleType("pynvml")
+
+    class NVMLError(Exception):
+        pass
+
+    fake.NVMLError = NVMLError
+    fake.nvmlInit = lambda: None
+    fake.nvmlDeviceGetHandleByIndex = lambda index: ("handle", index)
+    fake.nvmlDeviceGetName = lambda handle: b"Test GPU"
+    fake.nvmlDeviceGetTotalEnergyConsumption = lambda handle: next(readings)
+    monkeypatch.setitem(sys.modules, "pynvml", fake)
+    energy._probe.cache_clear()
+    with energy.meter("gpu", info=INFO) as m:
+        pass
+    energy._probe.cache_clear()
+    assert m.reading.method == "measured" and m.reading.joules == pytest.approx(250.5)
+    assert "Test GPU" in m.reading.scope and "nvmlDeviceGetTotalEnergyConsumption" in m.reading.source
