@@ -293,7 +293,9 @@ def run_variant(
             **dict(variant.details),
         },
         run=run or records.run_context(),
-        energy=energy.record_entry(metered.reading, calls=_calls(timing), device=variant.device, info=info),
+        energy=energy.record_entry(
+            metered.reading, calls=_calls(timing), device=variant.device, info=info, ranks=ranks
+        ),
         haiend_version=__version__,
     )
     say(f"  {timing}; {record.gb_per_s:.2f} GB/s, {record.gflop_per_s:.2f} GFLOP/s")

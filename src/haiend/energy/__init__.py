@@ -273,13 +273,23 @@ def baseline(device: str = "cpu", info: Mapping[str, Any] | None = None) -> Read
 
 
 def record_entry(
-    reading: Reading, *, calls: int, device: str = "cpu", info: Mapping[str, Any] | None = None
+    reading: Reading,
+    *,
+    calls: int,
+    device: str = "cpu",
+    info: Mapping[str, Any] | None = None,
+    ranks: int = 1,
 ) -> dict[str, Any]:
     """What a record keeps of a metered window: the reading, the calls in it, the idle baseline
     beside it and the carbon intensity it is to be reckoned with (schema ``record`` version 3)."""
     idle_reading = baseline(device, info)
+    entry = reading.to_dict()
+    if ranks > 1 and reading.method == "estimated":  # each rank meters its own process; rank 0 records
+        entry["scope"] = (
+            f"CPU and memory of rank 0's process of {ranks} (estimated; the other ranks are not counted)"
+        )
     return {
-        **reading.to_dict(),
+        **entry,
         "calls": max(1, int(calls)),
         "idle": {
             "method": idle_reading.method,
