@@ -108,13 +108,13 @@ TOLERANCES = {
     "float64": Tolerance(
         1e-10,
         f"{_ERRORS} In float64 (u = 1.1e-16) the worst case at d = 64 and seq = 4096 is 5e-13 times that"
-        " factor of 32, 1.6e-11: the tolerance covers it six times over (measured errors: below 1e-14).",
+        " factor of 32, 1.6e-11: the tolerance covers it six times over.",
     ),
     "float32": Tolerance(
         5e-4,
         f"{_ERRORS} In float32 (u = 6e-8) the worst case at d = 64 and seq = 4096 (9e-3 with the factor"
         " of 32) would not tell a mistake from rounding, so the tolerance follows the random-sign estimate,"
-        " sqrt(4608) u times 32 = 1.3e-4, with a factor of four to spare; measured errors are 4e-6 there.",
+        " sqrt(4608) u times 32 = 1.3e-4, with a factor of four to spare.",
     ),
 }
 
