@@ -68,15 +68,20 @@ def test_bench_then_report(isolated_dirs):
     report = haiend("report")
     assert report.returncode == 0, report.stderr
     header, *lines = report.stdout.splitlines()
-    notes = [line for line in lines if line.startswith(("J/call", "Energy not known"))]
+    notes = [line for line in lines if line.startswith(("mJ/call", "Energy not known"))]
     lines = [line for line in lines if line not in notes]
     assert len(notes) == 1  # how the energy column was found out, said once under the table
     starts = [i for i, c in enumerate(header) if c != " " and (i == 0 or header[i - 1] == " ")]
     names = header.split()
-    rows = [{n: line[a:b].strip() for n, a, b in zip(names, starts, [*starts[1:], None], strict=True)} for line in lines]
+    rows = [
+        {n: line[a:b].strip() for n, a, b in zip(names, starts, [*starts[1:], None], strict=True)}
+        for line in lines
+    ]
     assert sorted(row["variant"] for row in rows) == ["c", "numba", "numpy"]
     assert all(row["kernel"] == "stream.triad" and row["size"] == str(1 << 20) for row in rows)
-    assert all(float(row["GB/s"]) > 0 and row["vs_baseline"] == "-" for row in rows)  # a record has no baseline
+    assert all(
+        float(row["GB/s"]) > 0 and row["vs_baseline"] == "-" for row in rows
+    )  # a record has no baseline
     assert report.stderr == ""
 
     as_json = haiend("report", "--json", "--kernel", "stream")
@@ -168,7 +173,9 @@ def test_a_reader_that_goes_away_ends_the_command_quietly():
         "def flood(args):\n    for _ in range(200_000):\n        print('x' * 100)\n    return 0\n"
         "cli.cmd_list = flood\nsys.exit(cli.main(['list']))\n"
     )
-    with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+    with subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as process:
         process.stdout.readline()
         process.stdout.close()  # the reader goes away long before 20 MB are written
         stderr = process.stderr.read().decode()

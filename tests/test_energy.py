@@ -316,3 +316,18 @@ def test_nvml_joules_are_the_energy_counter_difference(monkeypatch):
     energy._probe.cache_clear()
     assert m.reading.method == "measured" and m.reading.joules == pytest.approx(250.5)
     assert "Test GPU" in m.reading.scope and "nvmlDeviceGetTotalEnergyConsumption" in m.reading.source
+
+
+def test_a_table_marks_estimates_only_when_it_mixes_methods(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from haiend import bench, tables
+
+    monkeypatch.setenv(rapl.ENV_ROOT, str(tmp_path / "absent"))
+    [estimated] = bench.run("stream.triad", variants=["numpy"], size="4096", threads_=1, repeat=2, save=False)
+    alone = tables.results([estimated])
+    assert "est." not in alone.rows[0]["mJ/call"] and alone.notes[0].startswith("mJ/call estimated")
+    measured_energy = {**estimated.record.energy, "method": "measured", "assumptions": [], "reason": ""}
+    measured = replace(estimated, variant="other", record=replace(estimated.record, energy=measured_energy))
+    both = tables.results([estimated, measured])
+    assert both.rows[0]["mJ/call"].endswith(" est.") and not both.rows[1]["mJ/call"].endswith(" est.")

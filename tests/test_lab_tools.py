@@ -177,9 +177,13 @@ def test_find_and_ratio():
 
 
 def test_table_escapes_html_and_aligns_text():
-    table = lab.Table([{"variant": "<b>", "GB/s": "1.00"}, {"variant": "c", "note": "x"}], caption="t", notes=["<n>"])
+    table = lab.Table(
+        [{"variant": "<b>", "GB/s": "1.00"}, {"variant": "c", "note": "x"}], caption="t", notes=["<n>"]
+    )
     html = table._repr_html_()
-    assert "&lt;b&gt;" in html and "<b>" not in html and "<caption>t</caption>" in html and "&lt;n&gt;" in html
+    assert (
+        "&lt;b&gt;" in html and "<b>" not in html and "<caption>t</caption>" in html and "&lt;n&gt;" in html
+    )
     assert repr(table).splitlines()[1].split() == ["variant", "GB/s", "note"]
     assert str(table).splitlines()[-1] == "<n>"  # notes under the table
 
@@ -287,4 +291,4 @@ def test_a_book_table_states_once_what_every_row_shares():
     assert table.notes[-1] == "Not run here: never: a thing is missing"  # once, for both kernels
     unfolded = tables.results(measured)
     assert unfolded.rows[0]["size"] == "1009"
-    assert [n.split(" ")[0] for n in unfolded.notes] == ["J/call"]  # how the energy was found, said once
+    assert [n.split(" ")[0] for n in unfolded.notes] == ["mJ/call"]  # how the energy was found, said once

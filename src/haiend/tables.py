@@ -71,14 +71,17 @@ def results(
     this machine's roof with the level of the memory hierarchy the data fits in (its bandwidth
     makes the roof: "0.82 (L3)"), the speed relative to the kernel's baseline measured in the
     same run, the median and spread (interquartile range over the median) of the warm calls, the
-    cold (first, compiling) call, the size, and the energy of one call (``J/call``: measured, or
-    marked "est." when estimated; one note under the table says how). ``machine=True`` adds the machine id and the time
+    cold (first, compiling) call, the size, and the energy of one call (``mJ/call``, millijoules; one note under
+    the table says how it was found, and a table mixing methods marks estimates "est."). ``machine=True`` adds the machine id and the time
     of measurement (reports over many machines).
     """
     rows: list[dict[str, str]] = []
     not_run: list[tuple[str, str]] = []
     wrong: list[str] = []
     energy_notes: dict[str, None] = {}
+    outcomes = list(outcomes)
+    methods = {o.record.energy.get("method") for o in outcomes if o.status == "measured" and o.record.energy}
+    mixed = {"measured", "estimated"} <= methods  # then an estimate is marked in its cell too
     for o in outcomes:
         if o.status == "skipped":
             not_run.append((o.variant, o.reason))
@@ -99,7 +102,7 @@ def results(
             spread="-" if o.timing is None else f"{100 * o.timing.spread:.1f}%",
             cold=format_seconds(r.cold_time),
             size=_size(o.size),
-            **{"J/call": _energy(r)},
+            **{"mJ/call": _energy(r, mixed=mixed)},
         )
         if r.energy:
             energy_notes.setdefault(_energy_note(r), None)
@@ -127,24 +130,28 @@ def not_run_notes(skipped: Iterable[tuple[str, str]]) -> list[str]:
     return [f"Not run here: {', '.join(names)}: {reason}" for reason, names in by_reason.items()]
 
 
-def _energy(record: Any) -> str:
-    """Joules per call, marked "est." when estimated; "-" when the run was not metered or nothing is known."""
+def _energy(record: Any, *, mixed: bool) -> str:
+    """Millijoules per call (short numbers keep the table within the page); "-" when the run was not
+    metered or nothing is known. The note under the table says how they were found; only in a table
+    that mixes methods is an estimate marked "est."."""
     joules = record.joules_per_call
     if joules is None:
         return "-"
-    return f"{joules:.3g}" + (" est." if record.energy["method"] == "estimated" else "")
+    return f"{joules * 1e3:.3g}" + (" est." if mixed and record.energy["method"] == "estimated" else "")
 
 
 def _energy_note(record: Any) -> str:
     """One sentence on how the energy column was found out, shown once under a table."""
     e = record.energy
     idle = e.get("idle") or {}
-    idle_said = f"; idle baseline {idle['watts']:.3g} W ({idle['method']})" if idle.get("watts") is not None else ""
+    idle_said = (
+        f"; idle baseline {idle['watts']:.3g} W ({idle['method']})" if idle.get("watts") is not None else ""
+    )
     if e["method"] == "measured":
-        return f"J/call measured: {e['scope']}, by {e['source']}{idle_said}."
+        return f"mJ/call measured: {e['scope']}, by {e['source']}{idle_said}."
     if e["method"] == "estimated":
         return (
-            f"J/call estimated, not measured ({e['reason']}): {'; '.join(e['assumptions'])}{idle_said}."
+            f"mJ/call estimated, not measured ({e['reason']}): {'; '.join(e['assumptions'])}{idle_said}."
             " Two variants that run as long on as many threads get the same estimate."
         )
     return f"Energy not known: {e['reason']}."
