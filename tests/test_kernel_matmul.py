@@ -11,7 +11,7 @@ import pytest
 from haiend import kernels
 from haiend.kernels.matmul import edge_size
 
-KERNELS = ["matmul.float64", "matmul.float32"]
+KERNELS = ["matmul.float64", "matmul.float32", "matmul.float16", "matmul.bfloat16"]
 
 
 def test_registry_and_cost_model():

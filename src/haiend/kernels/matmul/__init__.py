@@ -1,9 +1,13 @@
-"""Matrix multiplication, C = A @ B, in float64 and float32: the compute-bound kernel.
+"""Matrix multiplication, C = A @ B, in float64, float32, float16 and bfloat16: the compute-bound kernel.
 
 For A of shape (m, k) and B of shape (k, n), each of the m * n results is a dot product of length
 k. What is counted (the classical flop count; the compulsory traffic of A, B and C), the tolerances and
 why, the sizes, the baseline (NumPy's BLAS) and what a variant may change are stated once, as
 data, in each kernel's ``spec`` (``_spec`` below); ``haiend spec matmul.float64`` prints it.
+
+float16 and bfloat16 (``ml_dtypes``) are the low-precision members: inputs and result in 16 bits,
+sums in float32, as AI frameworks compute on hardware without 16-bit arithmetic. Their tolerances
+are the textbook bound of ``rounding.py`` at the largest k a default size reaches.
 """
 
 from __future__ import annotations
@@ -11,12 +15,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import ml_dtypes
 import numpy as np
 
 from haiend.kernels import Kernel, Specification, Tolerance, Variant, realisation, variants
+from haiend.kernels.matmul import rounding
 
 QUICK_SIZE = (64, 48, 80)  # non-square, so a transposed index cannot pass unnoticed
 DEFAULT_N = 2048
+LOW_PRECISION = ("float16", "bfloat16")  # stored in 16 bits, summed in float32
+DEFAULT_N_LOW = 1024  # NumPy's float16 loop runs without BLAS, several times slower than sgemm
 
 _SUMS = (
     "All terms are positive, so there is no cancellation, and the classical bound on the error of a sum"
@@ -37,6 +45,27 @@ TOLERANCES = {
 }
 
 
+def _low_tolerance(name: str) -> Tolerance:
+    value = rounding.bound(DEFAULT_N, name, "float32")
+    u = rounding.unit_roundoff(name)
+    return Tolerance(
+        value,
+        f"Inputs and result in {name} (unit roundoff u = 2^-{rounding.SIGNIFICAND_BITS[name]} = {u:.3g}),"
+        " sums in float32 (u32 = 2^-24). The textbook bound |C - fl(C)| <= gamma_k |A||B|, gamma_k ="
+        " k u / (1 - k u) (Higham, Accuracy and Stability of Numerical Algorithms, 2nd ed., SIAM 2002,"
+        " ch. 3) holds for the float32 sum in any order; the inputs are non-negative, so |A||B| = C and"
+        " the normwise relative error is within gamma_k(u32) before, and u + (1 + u) gamma_k(u32)"
+        f" after, the final rounding to {name}. The tolerance is that bound at k = {DEFAULT_N}, the largest"
+        f" k any default size reaches: {value:.3g}. A realisation that sums in {name} itself has only the"
+        f" bound gamma_k(u), void from k = {2 ** rounding.SIGNIFICAND_BITS[name]} (k u = 1), and exceeds this"
+        f" tolerance many times over at k = {DEFAULT_N} (tests/test_kernel_matmul_precision.py).",
+    )
+
+
+for _name in LOW_PRECISION:
+    TOLERANCES[_name] = _low_tolerance(_name)
+
+
 def _make_inputs(dtype):
     def make_inputs(size=QUICK_SIZE, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         m, k, n = size
@@ -54,10 +83,10 @@ def allocate_output(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return np.zeros((A.shape[0], B.shape[1]), dtype=A.dtype)  # zeros touches every page
 
 
-def _default_size(itemsize: int):
+def _default_size(itemsize: int, largest: int = DEFAULT_N):
     def default_size(machine: Mapping[str, Any]) -> tuple[int, int, int]:
         free = machine.get("memory_available_bytes") or 4 * 2**30
-        n = DEFAULT_N
+        n = largest
         while n > 256 and 3 * n * n * itemsize > free / 8:
             n //= 2
         return (n, n, n)
@@ -117,22 +146,103 @@ def _variants() -> dict[str, Variant]:
     )
 
 
+def _low_variants() -> dict[str, Variant]:
+    """float16 and bfloat16: what NumPy does with them, and two ways to sum in float32 on purpose."""
+    return variants(
+        __name__,
+        "matmul",
+        realisation(
+            "numpy",
+            "np.matmul on the 16-bit arrays: NumPy's own loop for float16 (no BLAS), for bfloat16 the"
+            " float32 loop that ml_dtypes' casts lead to; both sum in float32",
+        ),
+        realisation(
+            "numpy",
+            "inputs widened to float32, sgemm, the result rounded once into the 16-bit output",
+            name="numpy_sgemm",
+            function="widened",
+            spreads="threads",
+            uses_blas=True,
+        ),
+        realisation(
+            "numba", "inputs widened to float32, the i-k-j loop summing in float32", function="widened"
+        ),
+        realisation(
+            "numba",
+            "inputs widened to float32, numba_blocked's packed and tiled loop summing in float32",
+            name="numba_blocked",
+            function="widened_blocked",
+            details=_blocked_details(),
+        ),
+    )
+
+
 def _spec(dtype: np.dtype) -> Specification:
     itemsize = dtype.itemsize
+    low = dtype.name in LOW_PRECISION
+    if low:
+        computes = (
+            f"The matrix product of A (m x k) and B (k x n), stored in {dtype.name} and summed in float32:"
+            " every one of the m * n results is a dot product of length k, summed in float32 and"
+            f" rounded once into a separate C (m x n) of {dtype.name}."
+        )
+        size_rule = (
+            f"{DEFAULT_N_LOW} cubed, halved while the three matrices take more than an eighth of free"
+            " memory (but not below 256): smaller than the float64 and float32 default because NumPy's"
+            " float16 matmul has no BLAS path and runs many times slower than sgemm"
+        )
+        baseline, baseline_reason = (
+            "numpy_sgemm",
+            "sgemm on float32 copies of the inputs, the fastest library path on a CPU without 16-bit"
+            " arithmetic, measured in the same run; a variant's ratio is of times for the same work.",
+        )
+        may = (
+            "widen the inputs to float32 (or wider) inside the call, where the widening is timed",
+            "call a BLAS library or any library routine for the float32 product",
+        )
+        must_not = (
+            f"sum in a format narrower than float32: the {dtype.name} tolerance is the bound of a"
+            " float32 sum, and a 16-bit sum exceeds it at long k",
+            "use an algorithm with fewer multiplications (Strassen, Winograd)",
+            "assume square sizes, or sizes that are a multiple of a block or tile",
+        )
+    else:
+        computes = (
+            f"The matrix product of A (m x k) and B (k x n), in {dtype.name} throughout: every one"
+            " of the m * n results is a dot product of length k, written into a separate C (m x n)."
+        )
+        size_rule = (
+            f"{DEFAULT_N} cubed, halved while the three matrices take more than an eighth of"
+            " free memory (but not below 256): many times any L2 cache, so blocking matters, and a BLAS"
+            " call takes long enough to time well"
+        )
+        baseline, baseline_reason = (
+            "numpy",
+            "np.matmul, the BLAS library NumPy links (OpenBLAS in NumPy's wheels), hand-tuned"
+            " assembly measured in the same run; a variant's ratio is of times for the same work.",
+        )
+        may = (
+            "call a BLAS library or any library routine for the product (the baseline does)",
+            "pack panels of A and B into contiguous buffers inside the call, where the packing is timed",
+        )
+        must_not = (
+            "use an algorithm with fewer multiplications (Strassen, Winograd): the 2 m k n flops counted"
+            " would overstate its rate",
+            "enable reduced-precision modes of a GPU or library (TF32 or bfloat16 tensor cores)",
+            "assume square sizes, or sizes that are a multiple of a block or tile: every check size must"
+            " pass",
+        )
     return Specification(
         name=f"matmul.{dtype.name}",
         summary=f"C = A @ B for A (m, k) and B (k, n), {dtype.name}",
         formula="C[i, j] = sum over p of A[i, p] * B[p, j]",
-        computes=f"The matrix product of A (m x k) and B (k x n), in {dtype.name} throughout: every one"
-        " of the m * n results is a dot product of length k, written into a separate C (m x n).",
+        computes=computes,
         inputs=f"make_inputs((m, k, n), seed) returns (A, B), uniform in [0, 1) from"
         f" numpy.random.default_rng(seed), converted to {dtype.name}; the reference is np.matmul on"
         " float64 copies",
         size_names=("m", "k", "n"),
         quick_size=QUICK_SIZE,
-        default_size_rule=f"{DEFAULT_N} cubed, halved while the three matrices take more than an eighth of"
-        " free memory (but not below 256): many times any L2 cache, so blocking matters, and a BLAS"
-        " call takes long enough to time well",
+        default_size_rule=size_rule,
         check_sizes=((7, 13, 11), (1, 1, 1), (37, 300, 29), edge_size()),
         check_sizes_reason="odd and non-square, so a transposed index cannot pass; a single element; a"
         " long k; and the size that reaches every edge of numba_blocked with the blocks derived for this"
@@ -149,36 +259,29 @@ def _spec(dtype: np.dtype) -> Specification:
         flops_counted="2 * m * k * n",
         flops_reason="one multiply and one add for each of the k terms of each of the m * n dot"
         " products: the classical count, whatever algorithm a library uses.",
-        baseline="numpy",
-        baseline_reason="np.matmul, the BLAS library NumPy links (OpenBLAS in NumPy's wheels), hand-tuned"
-        " assembly measured in the same run; a variant's ratio is of times for the same work.",
-        may=(
-            "call a BLAS library or any library routine for the product (the baseline does)",
-            "pack panels of A and B into contiguous buffers inside the call, where the packing is timed",
-        ),
-        must_not=(
-            "use an algorithm with fewer multiplications (Strassen, Winograd): the 2 m k n flops counted"
-            " would overstate its rate",
-            "enable reduced-precision modes of a GPU or library (TF32 or bfloat16 tensor cores)",
-            "assume square sizes, or sizes that are a multiple of a block or tile: every check size must"
-            " pass",
-        ),
+        baseline=baseline,
+        baseline_reason=baseline_reason,
+        may=may,
+        must_not=must_not,
     )
 
 
 def _kernel(dtype) -> Kernel:
     spec = _spec(np.dtype(dtype))
+    low = np.dtype(dtype).name in LOW_PRECISION
     return Kernel(
         spec=spec,
         make_inputs=_make_inputs(dtype),
         reference=reference,
         allocate_output=allocate_output,
-        default_size=_default_size(np.dtype(dtype).itemsize),
+        default_size=_default_size(np.dtype(dtype).itemsize, DEFAULT_N_LOW if low else DEFAULT_N),
         footprint=spec.bytes_moved,  # the three matrices, each once: the same as the bytes counted
-        variants=_variants(),
+        variants=_low_variants() if low else _variants(),
     )
 
 
 float64 = _kernel(np.float64)
 float32 = _kernel(np.float32)
-KERNELS = (float64, float32)
+float16 = _kernel(np.float16)
+bfloat16 = _kernel(ml_dtypes.bfloat16)
+KERNELS = (float64, float32, float16, bfloat16)

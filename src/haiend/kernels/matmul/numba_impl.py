@@ -255,3 +255,24 @@ def blocked(A, B, out, mc=MC, kc=KC, nc=NC):
                 bt = pack_columns(B, p0, depth, j0, min(nc, n - j0), b_buf)
                 multiply_block(ap, bt, out, 0, rows, j0, i0)
     return out
+
+
+# Low precision (float16, bfloat16). Numba has no bfloat16 type and no 16-bit arithmetic on CPUs:
+# these widen the inputs to float32 (timed, m k + k n items against 2 m k n flops), sum in a float32
+# array with the loops above, and round once into the 16-bit ``out``.
+
+
+def widened(A, B, out):
+    """``matmul`` (the i-k-j loop) on float32 copies; the sums stay in float32 until the end."""
+    sums = np.empty(out.shape, np.float32)
+    matmul(A.astype(np.float32), B.astype(np.float32), sums)
+    out[...] = sums
+    return out
+
+
+def widened_blocked(A, B, out):
+    """``blocked`` (packed, cache-blocked, register-tiled) on float32 copies, rounded once at the end."""
+    sums = np.empty(out.shape, np.float32)
+    blocked(A.astype(np.float32), B.astype(np.float32), sums)
+    out[...] = sums
+    return out
