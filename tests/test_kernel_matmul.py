@@ -39,7 +39,9 @@ def test_awkward_size_reaches_every_edge_of_numba_blocked():
 
     assert edge_size() in kernels.get("matmul").check_sizes
     m, k, n = edge_size()
-    assert k > 2 * KC and k % KC, "k should end in a partial slab after two whole ones"
+    assert k > 4 * KC and k % KC and k % (2 * KC), (
+        "k should end in a partial slab after two whole float32 ones"
+    )
     assert n > 2 * NC and (n % NC) % NR, "n should end in a partial block with a partial tile"
     assert m % MR, "m should end in a partial row tile"
 
@@ -54,3 +56,11 @@ def test_small_blocks_reach_every_edge_including_row_blocks(dtype):
     A, B = rng.random((m, k)).astype(dtype), rng.random((k, n)).astype(dtype)
     out = np.full((m, n), np.nan, dtype)
     np.testing.assert_allclose(blocked(A, B, out, mc, kc, nc), A.astype(np.float64) @ B, rtol=1e-5)
+
+
+def test_slab_depth_keeps_the_bytes_of_the_derived_kc():
+    """haiend.tune derives KC for doubles; a float32 slab row holds twice the items in the same bytes."""
+    from haiend.kernels.matmul.numba_impl import KC, slab_depth
+
+    assert slab_depth(np.zeros((1, 1), np.float64)) == KC
+    assert slab_depth(np.zeros((1, 1), np.float32)) == 2 * KC

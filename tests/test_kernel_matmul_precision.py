@@ -16,6 +16,7 @@ from haiend import kernels
 from haiend.kernels.matmul import DEFAULT_N, rounding
 
 LOW = ["matmul.float16", "matmul.bfloat16"]
+WIDE = ["matmul.float64", "matmul.float32"]  # summed in their own format
 
 
 def sum_in_storage_format(A, B, out):
@@ -44,12 +45,16 @@ def test_gamma_and_the_mixed_bound():
     assert rounding.bound(100, "float32") == rounding.gamma(100, u)
 
 
-@pytest.mark.parametrize("name", LOW)
+def _sums_in(dtype: str) -> str:
+    return "float32" if f"matmul.{dtype}" in LOW else dtype
+
+
+@pytest.mark.parametrize("name", [*WIDE, *LOW])
 def test_tolerance_is_the_bound_at_the_largest_default_k(name):
     kernel = kernels.get(name)
     dtype = name.split(".")[1]
     assert kernel.tolerance(kernel.allocate_output(*kernel.make_inputs((2, 3, 4)))[0].dtype) == (
-        rounding.bound(DEFAULT_N, dtype, "float32")
+        rounding.tolerance(DEFAULT_N, dtype, _sums_in(dtype))
     )
     assert kernel.default_size({"memory_available_bytes": 64 * 2**30})[1] <= DEFAULT_N
     assert "gamma_k" in kernel.spec.tolerances[dtype].rationale
@@ -67,6 +72,24 @@ def test_every_realisation_is_within_its_bound_at_every_check_size(name):
             result = variant(*inputs)
             assert result.dtype == inputs[0].dtype
             error = kernel.check(result, expected).error
+            assert error <= limit, f"{name}/{variant.name} at {size}: {error:.3g} > bound {limit:.3g}"
+
+
+@pytest.mark.parametrize("name", WIDE)
+def test_host_realisations_are_within_the_bound_of_their_format(name):
+    """float64 and float32: the bound of the format plus the reference's own, at each check size's k."""
+    kernel = kernels.get(name)
+    dtype = name.split(".")[1]
+    host = [v for v in kernel.variants.values() if v.kind.device == "cpu" and v.kind.spreads != "ranks"]
+    assert {"numpy", "numba_blocked", "c"} <= {v.name for v in host}
+    for size in kernel.check_sizes:
+        inputs = kernel.make_inputs(size)
+        expected = kernel.reference(*inputs)
+        limit = rounding.tolerance(size[1], dtype)
+        for variant in host:
+            if not variant.available():
+                continue  # a missing compiler is reported by tests/test_contract.py
+            error = kernel.check(variant(*inputs), expected).error
             assert error <= limit, f"{name}/{variant.name} at {size}: {error:.3g} > bound {limit:.3g}"
 
 

@@ -4,8 +4,9 @@ Two kernels, ``attention.float64`` and ``attention.float32``: inputs and output 
 What is counted (the two products and the softmax; the compulsory traffic of Q, K, V and O), the
 tolerances and why, the sizes, the baseline (NumPy's unfused batched products) and what a variant
 may change are stated once, as data, in each kernel's ``spec`` (``_spec`` below); ``haiend spec
-attention.float64`` prints it. ``fused_impl`` (the ``numba_fused`` variant) computes it with the
-online softmax of FlashAttention, in O(seq) extra memory instead of seq^2 per head.
+attention.float64`` prints it. ``fused_impl`` (the ``numba_fused`` variant, loops) and
+``numpy_fused_impl`` (``numpy_fused``, NumPy calls on blocks) compute it with the online softmax of
+FlashAttention, in O(seq) extra memory instead of seq^2 per head.
 """
 
 from __future__ import annotations
@@ -66,6 +67,15 @@ def _variants() -> dict[str, Variant]:
         realisation(
             "numpy",
             "unfused: batched np.matmul for the scores, softmax passes, np.matmul",
+            spreads="threads",
+            uses_blas=True,
+        ),
+        realisation(
+            "numpy",
+            "fused, tiled online softmax (FlashAttention) on blocks of queries and tiles of keys sized"
+            " from L2, BLAS for the block products, O(seq) memory",
+            name="numpy_fused",
+            function="fused",
             spreads="threads",
             uses_blas=True,
         ),

@@ -4,7 +4,10 @@
  * heads among the threads; each thread has one row of seq scores (malloc'd once per thread), so
  * the extra memory is O(seq) per thread. For each query row: the scores and their maximum, then
  * exp(s - max) and their sum, then the output row as the weighted sum of the rows of V, divided
- * by the sum. The loops over c run along rows of K, V and O (unit stride) and vectorise.
+ * by the sum. The loops over c run along rows of K, V and O (unit stride) and vectorise: the
+ * dot product only because its reduction is declared (omp simd reduction), which allows the
+ * compiler to split the sum over the lanes of a vector; without it the sum must be added in
+ * order, one term at a time, as C's rules for floating point require.
  * nthreads comes from Python (haiend.threads.current()). One macro defines both dtypes. */
 #include <math.h>
 #include <stddef.h>
@@ -26,6 +29,7 @@ void NAME(const T *restrict Q, const T *restrict K, const T *restrict V, T *rest
                 T top = -INFINITY, total = 0;                                                 \
                 for (size_t j = 0; j < seq; j++) {                                            \
                     T acc = 0;                                                                \
+                    _Pragma("omp simd reduction(+ : acc)")                                    \
                     for (size_t c = 0; c < d; c++)                                            \
                         acc += q[i * d + c] * k[j * d + c];                                   \
                     s[j] = acc * scale;                                                       \

@@ -11,9 +11,9 @@ summed so far is rescaled by exp(m_i - m'), which is exact, not an approximation
 
 and after the last tile o_i / l_i is the output row. The extra memory is m and l (seq values each)
 and one tile of scores per query row: O(seq), whatever the sequence length. The tile of K and V
-(``tile`` keys of d values each) stays in cache while every query row passes over it: ``tile_for``
-sizes it to half of ``haiend.tune``'s L2 working set ("fits_l2_bytes"), so the keys are read from
-memory once per head, not once per query. The buffers are allocated here, in Python, with NumPy,
+(``tile`` keys of d values each) stays in cache while every query row passes over it
+(``tiles.tile_for`` sizes it from the L2 working set), so the keys are read from memory once per
+head, not once per query. The buffers are allocated here, in Python, with NumPy,
 so that ``tracemalloc`` sees them (tests/test_kernel_attention.py measures them).
 
 ``fastmath`` is given as a set of flags without ``nnan`` and ``ninf``: the running maximum starts
@@ -25,15 +25,9 @@ import math
 import numpy as np
 from numba import njit
 
-from haiend import tune
+from haiend.kernels.attention.tiles import tile_for
 
-FITS_L2 = tune.this_machine()["fits_l2_bytes"] or 2**19  # read once: Numba freezes globals
 FAST = {"reassoc", "contract", "nsz", "arcp", "afn"}
-
-
-def tile_for(seq: int, d: int, itemsize: int) -> int:
-    """Keys per tile: a tile of K and one of V in half of the L2 working set, at most seq."""
-    return max(1, min(seq, FITS_L2 // (2 * 2 * max(d, 1) * itemsize)))
 
 
 @njit(fastmath=FAST)

@@ -9,7 +9,8 @@ implementation would also split the query rows.
 
 from numba import njit, prange
 
-from haiend.kernels.attention.fused_impl import buffers, head, tile_for
+from haiend.kernels.attention.fused_impl import buffers, head
+from haiend.kernels.attention.tiles import tile_for
 
 
 @njit(parallel=True)

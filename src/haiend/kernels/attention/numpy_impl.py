@@ -4,12 +4,14 @@
 batched BLAS product that writes every score. The softmax then passes over that matrix four
 times (scale, subtract the row maximum, exponentiate, divide by the row sum), and a second
 batched product multiplies it by V. The scores take seq^2 values per head, far more than Q, K, V
-and O together once seq exceeds d: this is the memory the fused variant (``fused_impl``) saves.
+and O together once seq exceeds d: this is the memory the fused variants (``numpy_fused_impl``, ``fused_impl``) save.
 """
 
 import math
 
 import numpy as np
+
+from haiend.kernels.attention.numpy_fused_impl import fused  # noqa: F401 (the numpy_fused variant)
 
 
 def attention(Q, K, V, out):

@@ -26,44 +26,44 @@ DEFAULT_N = 2048
 LOW_PRECISION = ("float16", "bfloat16")  # stored in 16 bits, summed in float32
 DEFAULT_N_LOW = 1024  # NumPy's float16 loop runs without BLAS, several times slower than sgemm
 
-_SUMS = (
-    "All terms are positive, so there is no cancellation, and the classical bound on the error of a sum"
-    " of k terms in any order is k u (u the unit roundoff); errors of random sign grow like sqrt(k) u"
-    " in practice."
+_BOUND = (
+    "The textbook bound |C - fl(C)| <= gamma_k |A||B|, gamma_k = k u / (1 - k u) with u the unit roundoff"
+    " of the format the sums are made in (Higham, Accuracy and Stability of Numerical Algorithms, 2nd ed.,"
+    " SIAM 2002, ch. 3), holds for a sum in any order; the inputs are non-negative, so |A||B| = C, and the"
+    " normwise relative error is within gamma_k."
 )
-TOLERANCES = {
-    "float64": Tolerance(
-        1e-12,
-        f"{_SUMS} The tolerance is the worst-case bound k u up to k of about 9000, and a thousand times the"
-        " typical error at k = 2048.",
-    ),
-    "float32": Tolerance(
-        1e-4,
-        f"{_SUMS} The tolerance is the worst-case bound up to k of about 1600, and ten times the typical error at"
-        " k = 2048 even for a plain loop that sums in float32 from left to right.",
-    ),
-}
+_REFERENCE = (
+    "The float64 reference is within gamma_k(u64) of the exact product, so the tolerance adds that."
+    f" It is taken at k = {DEFAULT_N}, the largest k any default size reaches"
+)
 
 
-def _low_tolerance(name: str) -> Tolerance:
-    value = rounding.bound(DEFAULT_N, name, "float32")
+def _tolerance(name: str) -> Tolerance:
+    """The bound for ``name`` at the largest default k, summed in float32 when stored in 16 bits."""
+    accumulate = "float32" if name in LOW_PRECISION else name
+    value = rounding.tolerance(DEFAULT_N, name, accumulate)
     u = rounding.unit_roundoff(name)
+    formats = (
+        f"Inputs and result in {name} (unit roundoff u = 2^-{rounding.SIGNIFICAND_BITS[name]} = {u:.3g})"
+    )
+    if accumulate == name:
+        return Tolerance(
+            value,
+            f"{formats}, sums in {name}. {_BOUND} {_REFERENCE}: {value:.3g}. Errors of random sign grow"
+            " like sqrt(k) u, so a correct realisation stays far inside it, and a wrong index or a"
+            " missing term gives errors of order one.",
+        )
     return Tolerance(
         value,
-        f"Inputs and result in {name} (unit roundoff u = 2^-{rounding.SIGNIFICAND_BITS[name]} = {u:.3g}),"
-        " sums in float32 (u32 = 2^-24). The textbook bound |C - fl(C)| <= gamma_k |A||B|, gamma_k ="
-        " k u / (1 - k u) (Higham, Accuracy and Stability of Numerical Algorithms, 2nd ed., SIAM 2002,"
-        " ch. 3) holds for the float32 sum in any order; the inputs are non-negative, so |A||B| = C and"
-        " the normwise relative error is within gamma_k(u32) before, and u + (1 + u) gamma_k(u32)"
-        f" after, the final rounding to {name}. The tolerance is that bound at k = {DEFAULT_N}, the largest"
-        f" k any default size reaches: {value:.3g}. A realisation that sums in {name} itself has only the"
-        f" bound gamma_k(u), void from k = {2 ** rounding.SIGNIFICAND_BITS[name]} (k u = 1), and exceeds this"
-        f" tolerance many times over at k = {DEFAULT_N} (tests/test_kernel_matmul_precision.py).",
+        f"{formats}, sums in float32 (u32 = 2^-24). {_BOUND} That is gamma_k(u32) before, and"
+        f" u + (1 + u) gamma_k(u32) after, the final rounding to {name}. {_REFERENCE}: {value:.3g}. A"
+        f" realisation that sums in {name} itself has only the bound gamma_k(u), void from"
+        f" k = {2 ** rounding.SIGNIFICAND_BITS[name]} (k u = 1), and exceeds this tolerance many times over"
+        f" at k = {DEFAULT_N} (tests/test_kernel_matmul_precision.py).",
     )
 
 
-for _name in LOW_PRECISION:
-    TOLERANCES[_name] = _low_tolerance(_name)
+TOLERANCES = {name: _tolerance(name) for name in ("float64", "float32", *LOW_PRECISION)}
 
 
 def _make_inputs(dtype):
@@ -97,14 +97,15 @@ def _default_size(itemsize: int, largest: int = DEFAULT_N):
 def edge_size() -> tuple[int, int, int]:
     """A size that reaches every edge of ``numba_blocked`` with the blocks derived for this machine.
 
-    Three k-slabs and three column blocks (of ``haiend.tune``'s KC and NC), each of the last ending
-    partly, and a partial register tile in both directions; tests/test_kernel_matmul.py guards it.
+    Three k-slabs of float32 (2 KC each: ``numba_impl.slab_depth``; five of float64) and three column
+    blocks (of ``haiend.tune``'s KC and NC), each of the last ending partly, and a partial register
+    tile in both directions; tests/test_kernel_matmul.py guards it.
     """
     from haiend import tune
 
     t = tune.this_machine()
     kc, nc, mr, nr = t["matmul_kc"], t["matmul_nc"], t["matmul_mr"], t["matmul_nr"]
-    return (2 * mr + 1, 2 * kc + kc // 2 + 1, 2 * nc + nr + 1)
+    return (2 * mr + 1, 4 * kc + kc // 2 + 1, 2 * nc + nr + 1)
 
 
 def _blocked_summary() -> str:

@@ -11,7 +11,8 @@ fingerprint (``haiend tune`` prints them with their rules), and this module read
 import, because Numba freezes module globals when it compiles. In five steps:
 
 1. Slabs of k: C = A @ B is a sum over slabs of KC columns of A times KC rows of B, added into
-   C one slab after another; and blocks of MC rows of A, one after another.
+   C one slab after another; and blocks of MC rows of A, one after another. KC is derived for
+   doubles; ``slab_depth`` keeps its bytes in other dtypes (2 KC floats).
 2. Packing: for each block and slab, ``pack_rows`` copies A's KC columns into contiguous rows,
    and for each block of NC columns of B, ``pack_columns`` copies that block's transpose, so
    that every dot product the tile computes reads two contiguous rows. Both buffers are
@@ -53,6 +54,7 @@ from haiend.kernels.vector_width import prefer_vector_width
 _TUNING = tune.this_machine()
 MR, NR = _TUNING["matmul_mr"], _TUNING["matmul_nr"]  # the register tile of C
 MC, KC, NC = _TUNING["matmul_mc"], _TUNING["matmul_kc"], _TUNING["matmul_nc"]  # the cache blocks
+SLAB_BYTES = 8 * KC  # haiend.tune derives KC in 8-byte doubles: a slab row of any dtype keeps these bytes
 VECTOR_BITS = _TUNING["vector_bits"]  # what multiply_block asks LLVM for
 
 
@@ -240,10 +242,22 @@ def buffers(A, B, mc, kc, nc):
 
 
 @njit
-def blocked(A, B, out, mc=MC, kc=KC, nc=NC):
-    """A @ B into ``out``. The cache blocks default to the derived ones; they are only loop bounds,
-    so a test can pass small ones to reach every edge at a small size."""
+def slab_depth(A):
+    """KC for A's dtype: as many items as KC doubles take bytes (2 KC in float32).
+
+    The L1 and L2 rules of ``haiend.tune`` are about bytes, so a float32 slab holds twice the
+    items; and each accumulator of a register tile then runs over as many vectors as in float64,
+    so the sums across lanes at the end of a slab cost as little as they do there.
+    """
+    return SLAB_BYTES // A.itemsize
+
+
+@njit
+def blocked(A, B, out, mc=MC, kc=0, nc=NC):
+    """A @ B into ``out``. The cache blocks default to the derived ones (``kc`` = 0: ``slab_depth``);
+    they are only loop bounds, so a test can pass small ones to reach every edge at a small size."""
     (m, k), n = A.shape, B.shape[1]
+    kc = kc if kc > 0 else slab_depth(A)
     a_buf, b_buf = buffers(A, B, mc, kc, nc)
     out[:, :] = 0
     for i0 in range(0, m, mc):

@@ -13,7 +13,9 @@ A mixed realisation sums in one format (float32) and stores in a narrower one (f
 bfloat16): the sum is within gamma_k(u_sum) and the final rounding adds at most u_store of the
 result, so the bound is u_store + (1 + u_store) gamma_k(u_sum). The inputs are made in the storage
 format and the reference works on float64 copies of those same inputs, so the rounding of the
-inputs is not part of the error measured.
+inputs is not part of the error measured. The reference is itself a float64 product, within
+gamma_k(u64) of the exact one, so what a check may allow is the realisation's bound plus that
+(``tolerance``): twice gamma_k(u64) in float64, where the two are alike.
 """
 
 from __future__ import annotations
@@ -46,3 +48,8 @@ def bound(k: int, store: str, accumulate: str | None = None) -> float:
     if accumulate is None or accumulate == store:
         return gamma(k, u_store)
     return u_store + (1 + u_store) * gamma(k, unit_roundoff(accumulate))
+
+
+def tolerance(k: int, store: str, accumulate: str | None = None) -> float:
+    """``bound`` plus the error of the float64 reference it is compared with, gamma_k(u64)."""
+    return bound(k, store, accumulate) + gamma(k, unit_roundoff("float64"))
