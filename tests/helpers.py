@@ -7,9 +7,11 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from haiend import bench
+from haiend.records import Record
 
 
 def mpi_bench(kernel: str, ranks: int, *args: str) -> tuple[list[bench.Outcome], str]:
@@ -38,3 +40,45 @@ def under_cuda_simulator(script: str, *args: str) -> str:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout.strip().splitlines()[-1]
+
+
+def triad_record(
+    machine: dict,
+    variant: str,
+    median: float,
+    *,
+    seed: int,
+    scatter: float = 0.02,
+    count: int = 10,
+    **changes,
+) -> Record:
+    """A record of the triad on ``machine`` (a fingerprint), its ``count`` times scattering by about
+    ``scatter`` above ``median``; ``changes`` override any field (threads, ranks, roof, size ...)."""
+    rng = np.random.default_rng(seed)
+    n = 1 << 20
+    values = dict(
+        kernel="stream.triad",
+        variant=variant,
+        size=[n],
+        dtype="float64",
+        threads=1,
+        ranks=1,
+        times=(median * (1 + scatter * np.abs(rng.standard_normal(count)))).tolist(),
+        warmup_times=[],
+        cold_time=0.1,
+        batch=1,
+        clock="perf_counter",
+        bytes_moved=24.0 * n,
+        flops=2.0 * n,
+        roof={},
+        error=0.0,
+        tolerance=1e-14,
+        machine_id=machine["machine_id"],
+        machine=machine,
+        timestamp=f"2026-12-02T10:{seed // 60 % 60:02d}:{seed % 60:02d}.000000Z",
+    )
+    values.update(changes)
+    if "n" in values:  # a size other than 2**20, with the bytes and flops that go with it
+        n = values.pop("n")
+        values.update(size=[n], bytes_moved=24.0 * n, flops=2.0 * n)
+    return Record(**values)

@@ -7,12 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from haiend import compare, records
 from haiend.errors import HaiendError
 from haiend.records import Record
+from helpers import triad_record
 
 CATALOGUE = Path(__file__).resolve().parents[1] / "results"
 MACHINE = {
@@ -25,34 +25,9 @@ MACHINE = {
 }
 
 
-def run(
-    variant: str, median: float, *, seed: int, n: int = 1 << 20, machine: dict = MACHINE, **changes
-) -> Record:
+def run(variant: str, median: float, *, seed: int, machine: dict = MACHINE, **changes) -> Record:
     """A record of the triad whose ten times scatter by about 2 % around ``median``."""
-    rng = np.random.default_rng(seed)
-    times = (median * (1 + 0.02 * np.abs(rng.standard_normal(10)))).tolist()
-    values = dict(
-        kernel="stream.triad",
-        variant=variant,
-        size=[n],
-        dtype="float64",
-        threads=1,
-        times=times,
-        warmup_times=[],
-        cold_time=0.1,
-        batch=1,
-        clock="perf_counter",
-        bytes_moved=24.0 * n,
-        flops=2.0 * n,
-        roof={},
-        error=0.0,
-        tolerance=1e-14,
-        machine_id=machine["machine_id"],
-        machine=machine,
-        timestamp=f"2026-12-02T10:00:{seed:02d}.000000Z",
-    )
-    values.update(changes)
-    return Record(**values)
+    return triad_record(machine, variant, median, seed=seed, **changes)
 
 
 def haiend(*args: str) -> subprocess.CompletedProcess:
