@@ -142,6 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--output", help="write the script here (default: print it); an existing file is kept")
     p.add_argument("--force", action="store_true", help="replace an existing --output file")
+
+    p = commands.add_parser("workshop", help="run the labs as a workshop on a JupyterHub")
+    actions = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    q = actions.add_parser(
+        "collect", help="gather every attendee's records from their homes into one class results folder"
+    )
+    q.add_argument("homes", metavar="HOMES_GLOB_OR_DIR", help="a glob of homes ('/home/*') or their folder")
+    q.add_argument("out", metavar="OUT", help="the class results folder (one subfolder per attendee)")
     return parser
 
 
@@ -158,6 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "report": cmd_report,
             "slurm": cmd_slurm,
             "results": cmd_results,
+            "workshop": cmd_workshop,
         }[args.command](args)
     except HaiendError as exc:
         print(f"haiend: error: {exc}", file=sys.stderr)
@@ -455,4 +464,14 @@ def cmd_slurm(args) -> int:
     path = slurm.write_atomic(args.output, script, force=args.force)
     kind = "job array" if args.array is not None else "batch script"
     print(f"wrote the {kind} {path}; submit it with: sbatch {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_workshop(args) -> int:
+    from haiend.workshop import collect
+
+    done = collect.collect(args.homes, args.out)
+    for path, why in done.problems:
+        print(f"haiend: warning: skipped {path}: {why}", file=sys.stderr)
+    print(done.summary())
     return 0
