@@ -110,6 +110,7 @@ class Hub:
     process: subprocess.Popen[bytes]
     log: Path
     seen: dict[int, float] = field(default_factory=dict)  # pid -> create time of everything it started
+    started_in: float = 0.0  # seconds from the command to the first answer of its API
 
     # --- the REST API, as the service ---------------------------------------------------------------
     def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
@@ -120,21 +121,32 @@ class Hub:
     def home(self, user: str) -> Path:
         return self.folder / "homes" / user
 
-    def start_server(self, user: str) -> None:
-        """Create ``user`` and start their single-user server; returns when it answers."""
-        self.api("POST", f"/hub/api/users/{user}").raise_for_status()
-        started = self.api("POST", f"/hub/api/users/{user}/server")
-        if started.status_code not in (201, 202):
-            raise RuntimeError(f"the hub did not start {user}'s server: {started.status_code} {started.text}")
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            model = self.api("GET", f"/hub/api/users/{user}").json()
-            server = model.get("servers", {}).get("", {})
-            if server.get("ready"):
-                self.remember()
-                return
+    def start_servers(self, *users: str) -> None:
+        """Create the users and start their single-user servers at once; returns when all answer."""
+        for user in users:
+            self.api("POST", f"/hub/api/users/{user}").raise_for_status()
+            started = self.api("POST", f"/hub/api/users/{user}/server")
+            if started.status_code not in (201, 202):
+                raise RuntimeError(
+                    f"the hub did not start {user}'s server: {started.status_code} {started.text}"
+                )
+        waiting, deadline = set(users), time.monotonic() + START_TIMEOUT_S
+        while waiting and time.monotonic() < deadline:
+            for user in sorted(waiting):
+                if (
+                    self.api("GET", f"/hub/api/users/{user}")
+                    .json()
+                    .get("servers", {})
+                    .get("", {})
+                    .get("ready")
+                ):
+                    waiting.discard(user)
             time.sleep(0.2)
-        raise RuntimeError(f"{user}'s server was not ready within {START_TIMEOUT_S} s")
+        self.remember()
+        if waiting:
+            raise RuntimeError(
+                f"the servers of {', '.join(sorted(waiting))} were not ready within {START_TIMEOUT_S} s"
+            )
 
     def login(self, user: str) -> requests.Session:
         """A browser-like session of ``user``, logged in through the hub's login form."""
@@ -222,13 +234,15 @@ def start(folder: Path, environment: dict[str, str]) -> Hub:
             start_new_session=True,  # its own process group, which stop() ends
         )
     hub = Hub(f"http://127.0.0.1:{port}", token, folder, process, log)
-    deadline = time.monotonic() + START_TIMEOUT_S
+    began = time.monotonic()
+    deadline = began + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
             hub.stop()
             raise RuntimeError(f"the hub exited with status {process.returncode}: {last_error(log)}")
         try:
             if hub.api("GET", "/hub/api/", timeout=2).ok:
+                hub.started_in = time.monotonic() - began
                 hub.remember()
                 return hub
         except requests.RequestException:

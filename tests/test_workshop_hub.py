@@ -13,14 +13,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 import hub as hubs
-from haiend import records
+from haiend import cli, records, threads
 from haiend.workshop.collect import RESULTS_IN_HOME
 from haiend.workshop.links import clone_folder, launch_url
 
@@ -94,16 +93,18 @@ def _untracked_or_changed(clone: Path) -> set[str]:
     return set(git("status", "--porcelain", "--untracked-files=all", cwd=clone).splitlines())
 
 
-def test_two_attendees_pull_run_a_lab_and_are_collected(hub, served, tmp_path: Path, closing_note) -> None:
-    for user in USERS:
-        hub.start_server(user)
+def test_two_attendees_pull_run_a_lab_and_are_collected(
+    hub, served, tmp_path: Path, closing_note, capsys
+) -> None:
+    start = time.perf_counter()
+    hub.start_servers(*USERS)
+    took = {"servers": time.perf_counter() - start}
     browsers = {user: hub.login(user) for user in USERS}
     link = launch_url(hub.url, served.url, LAB)
     folder = clone_folder(served.url)
     clones = {user: hub.home(user) / folder for user in USERS}
 
     # First visit: nbgitpuller clones the repository into each attendee's home.
-    took = {}
     for user in USERS:
         start = time.perf_counter()
         events = hubs.pull(browsers[user], link)
@@ -134,11 +135,13 @@ def test_two_attendees_pull_run_a_lab_and_are_collected(hub, served, tmp_path: P
     finally:
         kernel.close()
     # Bob measures one realisation from his own kernel.
+    start = time.perf_counter()
     kernel = hubs.Kernel.for_notebook(hub, "bob", f"{folder}/{LAB}")
     try:
         kernel.run("from haiend import lab\nlab.measure('stream.triad', variants=['numpy'])", timeout=120)
     finally:
         kernel.close()
+    took["bob"] = time.perf_counter() - start
 
     # Each attendee's records are in their own results folder, valid; none in the pulled repository.
     made = {}
@@ -151,37 +154,39 @@ def test_two_attendees_pull_run_a_lab_and_are_collected(hub, served, tmp_path: P
     for user in USERS:  # (nbgitpuller committed Ada's edit when it merged, so a clean clone has none)
         assert _untracked_or_changed(clones[user]) == set()
 
-    # The instructor collects both.
+    # The instructor collects both, checks the files and shows the class its spread.
+    start = time.perf_counter()
     out = tmp_path / "class"
-    done = subprocess.run(
-        [sys.executable, "-m", "haiend", "workshop", "collect", str(hub.folder / "homes" / "*"), str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "HAIEND_RESULTS_DIR": str(tmp_path / "none")},
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
+    homes = str(hub.folder / "homes" / "*")
+    assert cli.main(["workshop", "collect", homes, str(out)]) == 0
+    assert capsys.readouterr().err == ""
     for user in USERS:
         collected = records.load(out / user)
         assert collected.problems == [] and len(collected.records) == made[user]
-    checked = subprocess.run(
-        [sys.executable, "-m", "haiend", "results", "validate", str(out / "ada"), str(out / "bob")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert checked.returncode == 0, checked.stderr
+        assert all(r.run["cpu_set"] == threads.cpu_list(os.sched_getaffinity(0)) for r in collected.records)
+    assert cli.main(["results", "validate", str(out / "ada"), str(out / "bob")]) == 0
+    capsys.readouterr()
+    assert cli.main(["workshop", "class", str(out)]) == 0
+    shown = capsys.readouterr().out
+    assert "(2 of 2 attendees)" in shown and "Every attendee ran on the same machine" in shown
+    took["collect"] = time.perf_counter() - start
 
     # The hub stops cleanly: no hub, proxy, server or kernel is left (pgrep finds none).
+    start = time.perf_counter()
     killed = hub.stop()
+    took["stop"] = time.perf_counter() - start
     assert killed == [], f"had to kill: {killed}"
     assert hub.left() == []
     figures = {
+        "hub_start_s": round(hub.started_in, 2),
+        "two_servers_s": round(took["servers"], 2),
         "pull_first_s": round(took["pull"], 2),
         "pull_merge_s": round(took["merge"], 2),
         "lab_through_hub_s": round(took["lab"], 1),
         "lab": LAB,
+        "one_bench_s": round(took["bob"], 1),
+        "collect_and_validate_s": round(took["collect"], 1),
+        "stop_s": round(took["stop"], 1),
         "cells": cells,
         "records": made,
     }
