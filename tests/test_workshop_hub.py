@@ -191,3 +191,16 @@ def test_two_attendees_pull_run_a_lab_and_are_collected(
         "records": made,
     }
     closing_note.append(f"workshop on a JupyterHub: {json.dumps(figures)}")
+
+
+def test_a_hub_that_cannot_start_says_why_in_one_sentence(tmp_path: Path, monkeypatch) -> None:
+    broken = tmp_path / "broken-proxy"
+    broken.write_text("#!/bin/sh\necho 'this proxy cannot start' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    monkeypatch.setattr(hubs, "PROXY", broken)
+    with pytest.raises(RuntimeError) as failed:
+        hubs.start(tmp_path / "hub", {})
+    message = str(failed.value)
+    assert message.startswith("the hub exited with status") and "\n" not in message, message
+    left = subprocess.run(["pgrep", "-a", "-f", str(tmp_path / "hub")], capture_output=True, text=True)
+    assert left.stdout == "", left.stdout
