@@ -187,7 +187,10 @@ class Hub:
         """Stop every server, then the hub and its proxy; kill what is left; returns what had to be killed."""
         self.remember()
         for user in self._users():
-            self.api("DELETE", f"/hub/api/users/{user}/server", timeout=10)
+            try:
+                self.api("DELETE", f"/hub/api/users/{user}/server", timeout=10)
+            except requests.RequestException:
+                break  # the hub is gone: what it left is killed below
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
