@@ -35,9 +35,11 @@ LAYERS: list[tuple[str, ...]] = [
     ("haiend.kernels.*",),  # the kernel packages and their realisations
     ("haiend.ceilings", "haiend.recompile", "haiend.sampler", "haiend.findings"),
     ("haiend.bench", "haiend.grading"),
-    ("haiend.tables", "haiend.plotting", "haiend.student", "haiend.workshop", "haiend.workshop.links"),
+    ("haiend.tables", "haiend.plotting", "haiend.student", "haiend.workshop", "haiend.workshop.links",
+     "haiend.workshop.collect", "haiend.workshop.labs", "haiend.workshop.prepare"),
     ("haiend.slurm", "haiend.mpi_demos", "haiend.mpi_demos.*", "haiend.compare"),
     ("haiend.catalogue",),
+    ("haiend.workshop.classroom",),
     ("haiend.lab.show",),
     ("haiend.lab.measure",),
     ("haiend.lab",),

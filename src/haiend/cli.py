@@ -1,4 +1,4 @@
-"""The ``haiend`` command: machine, tune, roofline, list, spec, bench, report, slurm.
+"""The ``haiend`` command: machine, tune, roofline, list, spec, bench, report, results, slurm, workshop.
 
 Bad input (an unknown kernel or variant, a size of zero or too large for memory, an unwritable
 results folder) gets one sentence on stderr and exit status 2, before anything is measured or
@@ -142,6 +142,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--output", help="write the script here (default: print it); an existing file is kept")
     p.add_argument("--force", action="store_true", help="replace an existing --output file")
+
+    p = commands.add_parser("workshop", help="run the labs as a workshop on a JupyterHub")
+    actions = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    q = actions.add_parser(
+        "collect", help="gather every attendee's records from their homes into one class results folder"
+    )
+    q.add_argument("homes", metavar="HOMES_GLOB_OR_DIR", help="a glob of homes ('/home/*') or their folder")
+    q.add_argument("out", metavar="OUT", help="the class results folder (one subfolder per attendee)")
+    q = actions.add_parser("links", help="print every lab's nbgitpuller launch link, for the slides")
+    q.add_argument("--hub", required=True, metavar="URL", help="the JupyterHub, e.g. https://hub.example.ac.uk")
+    q.add_argument("--repo", metavar="URL", help="the repository the hub pulls (default: git's origin)")
+    q.add_argument("--branch", default="main", help="the branch it pulls (default: main)")
+    q.add_argument("--book", default=".", metavar="DIR", help="the checkout with _toc.yml (default: .)")
+    q = actions.add_parser("prepare", help="student copies of every lab (solutions out), for a hub to pull")
+    q.add_argument("out", nargs="?", metavar="OUT", help="a new folder: a git repository to push (or use --branch)")
+    q.add_argument("--branch", help="write a branch of this checkout instead of a folder")
+    q.add_argument("--force", action="store_true", help="replace an existing --branch")
+    q.add_argument("--book", default=".", metavar="DIR", help="the checkout (default: .)")
+    q = actions.add_parser("class", help="the class comparison: one attendee per row, with their roof fraction")
+    q.add_argument("folder", metavar="OUT", help="the class results folder that 'collect' wrote")
+    q.add_argument("--kernel", help="the kernel to compare (default: the one the most attendees ran)")
     return parser
 
 
@@ -158,6 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "report": cmd_report,
             "slurm": cmd_slurm,
             "results": cmd_results,
+            "workshop": cmd_workshop,
         }[args.command](args)
     except HaiendError as exc:
         print(f"haiend: error: {exc}", file=sys.stderr)
@@ -455,4 +477,41 @@ def cmd_slurm(args) -> int:
     path = slurm.write_atomic(args.output, script, force=args.force)
     kind = "job array" if args.array is not None else "batch script"
     print(f"wrote the {kind} {path}; submit it with: sbatch {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_workshop(args) -> int:
+    if args.action == "collect":
+        from haiend.workshop import collect
+
+        done = collect.collect(args.homes, args.out)
+        for path, why in done.problems:
+            print(f"haiend: warning: skipped {path}: {why}", file=sys.stderr)
+        print(done.summary())
+        return 0
+    if args.action == "links":
+        from haiend.workshop import labs
+
+        found = labs.links(args.hub, args.repo, args.branch, args.book)
+        width = max(len(lab) for lab, _ in found)
+        for lab, link in found:
+            print(f"{lab.ljust(width)}  {link}")
+        return 0
+    if args.action == "prepare":
+        from haiend.workshop import prepare
+
+        if (args.out is None) == (args.branch is None):
+            raise HaiendError("give either a new folder OUT or --branch NAME, one of the two.")
+        if args.branch:
+            done = prepare.prepare_branch(args.branch, args.book, force=args.force)
+        else:
+            done = prepare.prepare_folder(args.out, args.book)
+        print(done.summary())
+        return 0
+    from haiend.workshop import classroom
+
+    shown, loaded = classroom.table(args.folder, args.kernel)
+    for path, why in loaded.problems:
+        print(f"haiend: warning: skipped {path}: {why}", file=sys.stderr)
+    print_table(shown)
     return 0

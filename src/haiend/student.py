@@ -41,6 +41,12 @@ def student_copy(notebook: dict[str, Any]) -> tuple[dict[str, Any], int]:
     return {**notebook, "cells": kept}, dropped
 
 
+def student_text(notebook: dict[str, Any]) -> tuple[str, int]:
+    """The student copy as the file's text (nbformat's JSON layout), and how many cells were dropped."""
+    copy, dropped = student_copy(notebook)
+    return json.dumps(copy, indent=1, ensure_ascii=False) + "\n", dropped
+
+
 def read_notebook(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -72,8 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         notebook = read_notebook(source)
         if target.resolve() == source.resolve():
             raise BadInput(f"the copy would overwrite the lab itself: choose another name than {target}.")
-        copy, dropped = student_copy(notebook)
-        text = json.dumps(copy, indent=1, ensure_ascii=False) + "\n"
+        text, dropped = student_text(notebook)
         try:
             target.write_text(text, encoding="utf-8")
         except OSError as exc:
@@ -81,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BadInput as exc:
         print(f"haiend.student: error: {exc}", file=sys.stderr)
         return 2
-    print(f"wrote {target}: {len(copy['cells'])} cells, {dropped} solution cell(s) left out.")
+    print(f"wrote {target}: {len(json.loads(text)['cells'])} cells, {dropped} solution cell(s) left out.")
     return 0
 
 

@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from haiend import atomic
+from haiend import atomic, threads
 from haiend.errors import HaiendError
 from haiend.records import migrations, schemas
 from haiend.records.schemas import InvalidFile
@@ -167,8 +167,9 @@ def now_stamp() -> str:
 
 def run_context(command: str | None = None) -> dict[str, Any]:
     """The circumstances of a run, taken when it starts: haiend's git commit (when it runs from a
-    checkout), whether that checkout had changes, the load average, how many other processes
-    were running, and the time."""
+    checkout), whether that checkout had changes, the load average, how many other processes were running or ready, the CPU set the run had and
+    its cgroup CPU quota (on a shared node, such as a workshop's hub, what each run could use),
+    and the time."""
     commit = dirty = None
     here = Path(__file__).resolve().parent
     try:
@@ -190,10 +191,18 @@ def run_context(command: str | None = None) -> dict[str, Any]:
         load = [round(v, 2) for v in os.getloadavg()]
     except (OSError, AttributeError):
         load = None
+    try:  # /proc/loadavg's fourth field is "running/total", and the running count includes this process
+        running = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
+        others: int | None = max(0, running - 1)
+    except (OSError, ValueError, IndexError):
+        others = None
     return {
         "git_commit": commit,
         "git_dirty": dirty,
         "load_average": load,
+        "cpu_set": threads.cpu_list(threads.cpu_set()),
+        "cpu_quota": threads.cpu_quota(),
+        "runnable_at_start": others,
         "started": now_stamp(),
         "command": command,
     }
