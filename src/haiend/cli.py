@@ -1,4 +1,4 @@
-"""The ``haiend`` command: machine, tune, roofline, list, spec, bench, report, slurm.
+"""The ``haiend`` command: machine, tune, roofline, list, spec, bench, report, slurm, jobs, sweep.
 
 Bad input (an unknown kernel or variant, a size of zero or too large for memory, an unwritable
 results folder) gets one sentence on stderr and exit status 2, before anything is measured or
@@ -138,10 +138,37 @@ def build_parser() -> argparse.ArgumentParser:
         "--array", nargs="*", metavar="VALUE", help="a job array over these values (none: the profile's)"
     )
     p.add_argument(
-        "--sweep", choices=("size", "threads"), default="size", help="what --array varies (default size)"
+        "--sweep",
+        choices=("size", "threads", "cflags"),
+        default="size",
+        help="what --array varies (default size; cflags: $HAIEND_CFLAGS of the c variant)",
+    )
+    p.add_argument(
+        "--size", help="the problem size of every bench (default: the machine's, or the swept sizes)"
     )
     p.add_argument("--output", help="write the script here (default: print it); an existing file is kept")
     p.add_argument("--force", action="store_true", help="replace an existing --output file")
+
+    p = commands.add_parser("jobs", help="each element of a Slurm job or array: state, exit code, log")
+    p.add_argument("job_id", metavar="JOBID", help="a job or job array id, e.g. 12 or 12_3")
+
+    p = commands.add_parser(
+        "sweep",
+        help="a feedback loop: arrays of the c matmul, each round's blocks chosen from the last's records",
+    )
+    p.add_argument("profile", help="the site profile (.toml or .json) the arrays' scripts are written from")
+    p.add_argument(
+        "--executor",
+        choices=("slurm", "local"),
+        default="slurm",
+        help="sbatch (default) or subprocesses here",
+    )
+    p.add_argument("--size", default="96x1024x1024", help="the matmul size m x k x n (default 96x1024x1024)")
+    p.add_argument("--rounds", type=int, default=3, help="arrays at most, the first included (default 3)")
+    p.add_argument(
+        "--workdir", required=True, help="a new folder for the scripts, logs and records of every round"
+    )
+    p.add_argument("--json", action="store_true", help="print every round's values and times as JSON")
     return parser
 
 
@@ -157,6 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "bench": cmd_bench,
             "report": cmd_report,
             "slurm": cmd_slurm,
+            "jobs": cmd_jobs,
+            "sweep": cmd_sweep,
             "results": cmd_results,
         }[args.command](args)
     except HaiendError as exc:
@@ -448,11 +477,39 @@ def cmd_results(args) -> int:
 def cmd_slurm(args) -> int:
     from haiend import slurm
 
-    script = slurm.render(args.profile, args.kernel, array=args.array, sweep=args.sweep)
+    script = slurm.render(args.profile, args.kernel, array=args.array, sweep=args.sweep, size=args.size)
     if args.output is None:
         sys.stdout.write(script)
         return 0
     path = slurm.write_atomic(args.output, script, force=args.force)
     kind = "job array" if args.array is not None else "batch script"
     print(f"wrote the {kind} {path}; submit it with: sbatch {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_jobs(args) -> int:
+    """Exit 0 when every element completed or still runs, 1 when one failed (named), 2 on bad input."""
+    from haiend import jobs
+
+    elements = jobs.show(args.job_id)
+    print(jobs.summary(elements))
+    return 1 if any(e.failed for e in elements) else 0
+
+
+def cmd_sweep(args) -> int:
+    from haiend import sweep
+
+    _positive("rounds", args.rounds)
+    result = sweep.run(
+        args.profile,
+        args.workdir,
+        executor=args.executor,
+        size=args.size,
+        rounds=args.rounds,
+        progress=_progress,
+    )
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=1))
+    else:
+        print(result.summary())
     return 0
