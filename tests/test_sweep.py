@@ -13,11 +13,9 @@ from haiend.errors import HaiendError
 
 def test_initial_grid_spans_a_factor_of_16_around_the_derived_value():
     assert refine.initial_grid(2048, 8, 4096) == [128, 512, 2048]
-    assert refine.initial_grid(2048, 8, 1024) == [128, 512, 1024]  # clipped to the matrix
-    assert refine.initial_grid(40, 8, 1024) == [
-        8,
-        40,
-    ]  # snapped to multiples of 8, at least lo; repeats merge
+    assert refine.initial_grid(2048, 8, 1024) == [64, 256, 1024]  # from the matrix's width down
+    # snapped to multiples of 8, at least lo; repeats merge
+    assert refine.initial_grid(40, 8, 1024) == [8, 40]
     with pytest.raises(ValueError, match="lo <= hi"):
         refine.initial_grid(64, 16, 8)
 
@@ -164,3 +162,41 @@ def test_slurm_cancels_the_next_step_after_a_failed_element(local_slurm, tmp_pat
     kept = records.load(tmp_path / "w" / "results", kernel="matmul.float64").records
     assert len(kept) == len(result.state["rounds_run"][0]["values"]) - 1
     assert os.path.exists(failed.log)
+
+
+@pytest.mark.slow
+def test_cli_runs_one_round_locally_and_rejects_bad_input(tmp_path, slurm_profile):
+    import subprocess
+    import sys
+
+    profile = slurm_profile(tmp_path / "unused")
+
+    def haiend(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "haiend", "sweep", str(profile), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    done = haiend(
+        "--executor",
+        "local",
+        "--workdir",
+        str(tmp_path / "w"),
+        "--size",
+        "16x64x32",
+        "--rounds",
+        "1",
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    state = json.loads(done.stdout)
+    assert state["rounds_run"][0]["values"] == [8, 32] and state["failed"] == []
+    assert state["best"]["value"] in (8, 32) and len(state["rounds_run"]) == 1
+    for args, words in [(["--rounds", "0"], "--rounds must be positive"), (["--size", "0x1x1"], "size")]:
+        bad = haiend("--executor", "local", "--workdir", str(tmp_path / "x"), *args)
+        assert bad.returncode == 2 and words in bad.stderr and len(bad.stderr.strip().splitlines()) == 1, (
+            bad.stderr
+        )
+    assert not (tmp_path / "x").exists()

@@ -5,9 +5,9 @@ Pure functions, no I/O: :mod:`haiend.sweep` feeds them the median times its reco
 A block size acts on a log scale (halving it matters as much at 64 as at 1024), so the grid and
 the refinement are geometric:
 
-* :func:`initial_grid`: the value ``haiend.tune`` derives from the fingerprint, and that value
-  divided by 4 and by 16: a coarse grid spanning a factor of 16, clipped to ``[lo, hi]`` (a block
-  larger than the matrix is no block).
+* :func:`initial_grid`: the value ``haiend.tune`` derives from the fingerprint (at most ``hi``: a
+  block larger than the matrix is no block), and that value divided by 4 and by 16: a coarse
+  grid spanning a factor of 16, inside ``[lo, hi]``.
 * :func:`next_values`: around the best measured so far, the geometric midpoints to its measured
   neighbours on either side; where the best is the smallest (largest) measured, half (twice) it,
   to look beyond the grid's edge. Values are rounded to a multiple of ``step`` (a cache line of
@@ -33,10 +33,11 @@ def snap(value: float, step: int, lo: int, hi: int) -> int:
 
 
 def initial_grid(derived: int, lo: int, hi: int, step: int = 8) -> list[int]:
-    """``derived``, ``derived / 4`` and ``derived / 16``, snapped and clipped; sorted, no repeats."""
+    """``top = min(derived, hi)``, ``top / 4`` and ``top / 16``, snapped; sorted, no repeats."""
     if not 0 < lo <= hi:
         raise ValueError(f"the bounds must satisfy 0 < lo <= hi, not lo={lo}, hi={hi}")
-    return sorted({snap(derived / 4**j, step, lo, hi) for j in (0, 1, 2)})
+    top = min(derived, hi)
+    return sorted({snap(top / 4**j, step, lo, hi) for j in (0, 1, 2)})
 
 
 def best(measured: Mapping[int, float]) -> int:
