@@ -72,8 +72,12 @@ def stubs(tmp_path):
 
 
 def run_script(script, env, **extra):
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("BASH_FUNC_", "SLURM_"))}  # no real module()
-    return subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=30, env={**clean, **env, **extra})
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("BASH_FUNC_", "SLURM_"))
+    }  # no real module()
+    return subprocess.run(
+        ["bash", str(script)], capture_output=True, text=True, timeout=30, env={**clean, **env, **extra}
+    )
 
 
 def sbatch_lines(text):
@@ -109,7 +113,11 @@ def test_batch_script_carries_the_profile(tmp_path, suffix, stubs):
     ran = run_script(script, stubs[0])
     assert ran.returncode == 0, ran.stderr
     calls = stubs[1].read_text().splitlines()
-    assert calls[:3] == ["module load gcc/13.2 [OMP_NUM_THREADS=]", "module load python/3.11 [OMP_NUM_THREADS=]", "activated"]
+    assert calls[:3] == [
+        "module load gcc/13.2 [OMP_NUM_THREADS=]",
+        "module load python/3.11 [OMP_NUM_THREADS=]",
+        "activated",
+    ]
     launches = [c for c in calls if c.startswith("srun")]
     assert len(launches) == 3 and all("--cpu-bind=cores --cpus-per-task" not in c for c in launches)
     assert all("--cpus-per-task=4 --cpu-bind=cores" in c and "[OMP_NUM_THREADS=4]" in c for c in launches)
@@ -238,3 +246,36 @@ def test_example_profiles_are_valid_and_agree(name):
     assert {**vars(profile), "path": ""} == {**vars(other), "path": ""}
     assert slurm.array_script(profile, "stencil2d", ()).count("#SBATCH --array=0-2") == 1
     assert textwrap.dedent(slurm.batch_script(profile, "stream")).count("--variants mpi") == 1
+
+
+@needs_bash
+def test_array_over_c_flags_for_one_task_runs_without_a_launcher(tmp_path, stubs):
+    """A job of one task runs its commands in the batch step (the same script runs outside Slurm);
+    a sweep over C flags sets $HAIEND_CFLAGS per element and, without roof, measures no ceilings."""
+    profile = slurm.read_profile(write_profile(tmp_path, nodes=1, tasks_per_node=1))
+    flags = ["-O3 -DNB=64", "-O3 -DNB=128"]
+    script = tmp_path / "flags.sh"
+    script.write_text(
+        slurm.array_script(profile, "matmul.float64", flags, sweep="cflags", size="8x16x32", roof=False)
+    )
+    assert "#SBATCH --array=0-1" in script.read_text() and "roofline" not in script.read_text()
+    ran = run_script(script, stubs[0], SLURM_ARRAY_TASK_ID="1")
+    assert ran.returncode == 0, ran.stderr
+    calls = [c for c in stubs[1].read_text().splitlines() if c.startswith(("srun", "python"))]
+    assert calls == [
+        f"python -m haiend bench matmul.float64 --variants c --threads 4 --size 8x16x32 --no-roof"
+        f" --results-dir {tmp_path}/shared results [OMP_NUM_THREADS=4]"
+    ]
+    assert 'export HAIEND_CFLAGS="$VALUE"' in script.read_text()
+    with pytest.raises(HaiendError, match="values"):
+        slurm.array_script(profile, "matmul.float64", [], sweep="cflags")
+    with pytest.raises(HaiendError, match="not of a sweep over sizes"):
+        slurm.array_script(profile, "stencil2d", ["100x100x4"], size="100x100x4")
+
+
+@needs_bash
+def test_array_measures_the_ceilings_under_flock(tmp_path, stubs):
+    profile = slurm.read_profile(write_profile(tmp_path))
+    text = slurm.array_script(profile, "stencil2d", ())
+    assert 'flock "$HAIEND_RESULTS_DIR/.roofline.lock" srun --nodes=1 --ntasks=1' in text
+    assert "#SBATCH --output=%x-%A_%a.out" in text

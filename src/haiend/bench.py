@@ -291,6 +291,7 @@ def run_variant(
             "kind": variant.kind.name,
             **{k: v for k, v in timing.extra.items() if not isinstance(v, (list, tuple))},
             **dict(variant.details),
+            **_compiled_with(variant),
         },
         run=run or records.run_context(),
         energy=energy.record_entry(
@@ -300,6 +301,16 @@ def run_variant(
     )
     say(f"  {timing}; {record.gb_per_s:.2f} GB/s, {record.gflop_per_s:.2f} GFLOP/s")
     return Outcome(kernel.name, variant_name, size, "measured", check=check, timing=timing, record=record)
+
+
+def _compiled_with(variant) -> dict[str, str]:
+    """A C variant's record names the flags it was compiled with ($HAIEND_CFLAGS or the defaults):
+    the same source is another program under other flags (haiend.sweep varies its blocks so)."""
+    if variant.kind.name != "c":
+        return {}
+    from haiend import cbuild
+
+    return {"cflags": " ".join(cbuild.default_flags())}
 
 
 def _calls(timing: BenchmarkResult) -> int:

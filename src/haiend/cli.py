@@ -1,4 +1,5 @@
-"""The ``haiend`` command: machine, tune, roofline, list, spec, bench, report, results, slurm, workshop.
+"""The ``haiend`` command: machine, tune, roofline, list, spec, bench, report, results, slurm, jobs,
+sweep, workshop.
 
 Bad input (an unknown kernel or variant, a size of zero or too large for memory, an unwritable
 results folder) gets one sentence on stderr and exit status 2, before anything is measured or
@@ -138,7 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--array", nargs="*", metavar="VALUE", help="a job array over these values (none: the profile's)"
     )
     p.add_argument(
-        "--sweep", choices=("size", "threads"), default="size", help="what --array varies (default size)"
+        "--sweep",
+        choices=("size", "threads", "cflags"),
+        default="size",
+        help="what --array varies (default size; cflags: $HAIEND_CFLAGS of the c variant)",
+    )
+    p.add_argument(
+        "--size", help="the problem size of every bench (default: the machine's, or the swept sizes)"
     )
     p.add_argument("--output", help="write the script here (default: print it); an existing file is kept")
     p.add_argument("--force", action="store_true", help="replace an existing --output file")
@@ -151,18 +158,44 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("homes", metavar="HOMES_GLOB_OR_DIR", help="a glob of homes ('/home/*') or their folder")
     q.add_argument("out", metavar="OUT", help="the class results folder (one subfolder per attendee)")
     q = actions.add_parser("links", help="print every lab's nbgitpuller launch link, for the slides")
-    q.add_argument("--hub", required=True, metavar="URL", help="the JupyterHub, e.g. https://hub.example.ac.uk")
+    q.add_argument(
+        "--hub", required=True, metavar="URL", help="the JupyterHub, e.g. https://hub.example.ac.uk"
+    )
     q.add_argument("--repo", metavar="URL", help="the repository the hub pulls (default: git's origin)")
     q.add_argument("--branch", default="main", help="the branch it pulls (default: main)")
     q.add_argument("--book", default=".", metavar="DIR", help="the checkout with _toc.yml (default: .)")
     q = actions.add_parser("prepare", help="student copies of every lab (solutions out), for a hub to pull")
-    q.add_argument("out", nargs="?", metavar="OUT", help="a new folder: a git repository to push (or use --branch)")
+    q.add_argument(
+        "out", nargs="?", metavar="OUT", help="a new folder: a git repository to push (or use --branch)"
+    )
     q.add_argument("--branch", help="write a branch of this checkout instead of a folder")
     q.add_argument("--force", action="store_true", help="replace an existing --branch")
     q.add_argument("--book", default=".", metavar="DIR", help="the checkout (default: .)")
-    q = actions.add_parser("class", help="the class comparison: one attendee per row, with their roof fraction")
+    q = actions.add_parser(
+        "class", help="the class comparison: one attendee per row, with their roof fraction"
+    )
     q.add_argument("folder", metavar="OUT", help="the class results folder that 'collect' wrote")
     q.add_argument("--kernel", help="the kernel to compare (default: the one the most attendees ran)")
+    p = commands.add_parser("jobs", help="each element of a Slurm job or array: state, exit code, log")
+    p.add_argument("job_id", metavar="JOBID", help="a job or job array id, e.g. 12 or 12_3")
+
+    p = commands.add_parser(
+        "sweep",
+        help="a feedback loop: arrays of the c matmul, each round's blocks chosen from the last's records",
+    )
+    p.add_argument("profile", help="the site profile (.toml or .json) the arrays' scripts are written from")
+    p.add_argument(
+        "--executor",
+        choices=("slurm", "local"),
+        default="slurm",
+        help="sbatch (default) or subprocesses here",
+    )
+    p.add_argument("--size", default="96x1024x1024", help="the matmul size m x k x n (default 96x1024x1024)")
+    p.add_argument("--rounds", type=int, default=3, help="arrays at most, the first included (default 3)")
+    p.add_argument(
+        "--workdir", required=True, help="a new folder for the scripts, logs and records of every round"
+    )
+    p.add_argument("--json", action="store_true", help="print every round's values and times as JSON")
     return parser
 
 
@@ -178,6 +211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "bench": cmd_bench,
             "report": cmd_report,
             "slurm": cmd_slurm,
+            "jobs": cmd_jobs,
+            "sweep": cmd_sweep,
             "results": cmd_results,
             "workshop": cmd_workshop,
         }[args.command](args)
@@ -470,7 +505,7 @@ def cmd_results(args) -> int:
 def cmd_slurm(args) -> int:
     from haiend import slurm
 
-    script = slurm.render(args.profile, args.kernel, array=args.array, sweep=args.sweep)
+    script = slurm.render(args.profile, args.kernel, array=args.array, sweep=args.sweep, size=args.size)
     if args.output is None:
         sys.stdout.write(script)
         return 0
@@ -514,4 +549,32 @@ def cmd_workshop(args) -> int:
     for path, why in loaded.problems:
         print(f"haiend: warning: skipped {path}: {why}", file=sys.stderr)
     print_table(shown)
+    return 0
+
+
+def cmd_jobs(args) -> int:
+    """Exit 0 when every element completed or still runs, 1 when one failed (named), 2 on bad input."""
+    from haiend import jobs
+
+    elements = jobs.show(args.job_id)
+    print(jobs.summary(elements))
+    return 1 if any(e.failed for e in elements) else 0
+
+
+def cmd_sweep(args) -> int:
+    from haiend import sweep
+
+    _positive("rounds", args.rounds)
+    result = sweep.run(
+        args.profile,
+        args.workdir,
+        executor=args.executor,
+        size=args.size,
+        rounds=args.rounds,
+        progress=_progress,
+    )
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=1))
+    else:
+        print(result.summary())
     return 0

@@ -10,7 +10,15 @@ documents every key. From it this module renders two scripts:
   the ``mpi`` variant on every task of the job, then the other CPU variants on one task with
   ``--threads`` set to the CPUs of that task;
 * :func:`array_script`: the same benchmarks as a job array, one array task per value of a sweep
-  (problem sizes, or thread counts), picked from a bash array by ``SLURM_ARRAY_TASK_ID``.
+  (problem sizes, thread counts, or the C flags of the ``c`` variants, ``$HAIEND_CFLAGS``, which is
+  how :mod:`haiend.sweep` varies a block size), picked from a bash array by ``SLURM_ARRAY_TASK_ID``.
+
+What a real scheduler taught (the scripts first ran on one in :mod:`haiend.localslurm`): array
+tasks on one node measured the ceilings all at once, each disturbing the others' bandwidth, so
+the measurement runs under ``flock`` on a lock file in the results folder (the first task
+measures, the others wait and read its cache); a job of one task runs its commands in the batch
+step itself, since ``srun`` would only add a step (and the same script then runs outside Slurm,
+as :mod:`haiend.sweep`'s local executor runs it); log names no longer repeat "haiend-".
 
 Thread counts follow ``cpus_per_task`` (``OMP_NUM_THREADS``, ``NUMBA_NUM_THREADS``, with
 ``OMP_PLACES`` and ``OMP_PROC_BIND`` from the profile). ``srun`` is given ``--cpus-per-task``
@@ -37,7 +45,7 @@ from haiend import atomic
 from haiend.errors import HaiendError
 from haiend.profile import Profile, read_profile, validate  # noqa: F401 - haiend.slurm's names since it began
 
-SWEEPS = ("size", "threads")
+SWEEPS = ("size", "threads", "cflags")
 HERE = Path(__file__).parent
 TEMPLATE = "slurm-job.sh.j2"
 
@@ -72,7 +80,10 @@ def _kernel_variants(profile: Profile, kernel: str) -> tuple[list[str], list[str
 
 
 def _launch(profile: Profile, *, tasks: int | None, cpus: int) -> str:
-    """The launcher prefix: every task of the job (``tasks=None``) or one task on one node."""
+    """The launcher prefix (ending in a space): every task of the job (``tasks=None``) or one task
+    on one node; none in a job of one task, whose batch step is that task."""
+    if profile.nodes * profile.tasks_per_node == 1:
+        return ""
     bind = f" {profile.cpu_bind}" if profile.cpu_bind else ""
     extra = f" {profile.launcher_args}" if profile.launcher_args else ""
     if profile.launcher == "srun":
@@ -81,8 +92,8 @@ def _launch(profile: Profile, *, tasks: int | None, cpus: int) -> str:
             if tasks is None
             else f"--nodes=1 --ntasks={tasks}"
         )
-        return f"srun {shape} --cpus-per-task={cpus}{bind}{extra}"
-    return f"mpiexec -n {profile.tasks if tasks is None else tasks}{bind}{extra}"
+        return f"srun {shape} --cpus-per-task={cpus}{bind}{extra} "
+    return f"mpiexec -n {profile.tasks if tasks is None else tasks}{bind}{extra} "
 
 
 @functools.cache
@@ -99,10 +110,30 @@ def _environment():
     return environment
 
 
-def _render(profile: Profile, kernel: str, *, values: Sequence[str] = (), sweep: str = "size") -> str:
+def _render(
+    profile: Profile,
+    kernel: str,
+    *,
+    values: Sequence[str] = (),
+    sweep: str = "size",
+    size: str | None = None,
+    roof: bool = True,
+) -> str:
     threaded, on_ranks = _kernel_variants(profile, kernel)
     if values and sweep == "threads":
         on_ranks = []  # MPI ranks run one thread each: there is nothing to sweep
+    if values and sweep == "cflags":
+        threaded = [v for v in threaded if v == "c"]
+        on_ranks = []
+        if not threaded:
+            raise HaiendError(
+                f"a sweep over C flags needs the c variant, which the site profile {profile.path} leaves out."
+            )
+    if size is not None and values and sweep == "size":
+        raise HaiendError(
+            "--size fixes the size of a sweep over threads or C flags, not of a sweep over sizes."
+        )
+    size_arg = f" --size {shlex.quote(_size_label(kernel, size))}" if size is not None else ""
     suffix = f"-{sweep}" if values else ""
     return (
         _environment()
@@ -111,7 +142,7 @@ def _render(profile: Profile, kernel: str, *, values: Sequence[str] = (), sweep:
             p=profile,
             kernel=kernel,
             job_name=f"haiend-{kernel}{suffix}",
-            output="haiend-%x-%A_%a.out" if values else "haiend-%x-%j.out",
+            output="%x-%A_%a.out" if values else "%x-%j.out",
             generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             profile_file=str(Path(profile.path).resolve()),
             values=list(values),
@@ -124,14 +155,24 @@ def _render(profile: Profile, kernel: str, *, values: Sequence[str] = (), sweep:
             mpi_variants=on_ranks,
             threaded=threaded,
             threads='"$VALUE"' if values and sweep == "threads" else "$OMP_NUM_THREADS",
-            size_arg=' --size "$VALUE"' if values and sweep == "size" else "",
+            size_arg=' --size "$VALUE"' if values and sweep == "size" else size_arg,
+            roof=roof,
+            no_roof="" if roof else " --no-roof",
         )
     )
 
 
-def batch_script(profile: Profile, kernel: str) -> str:
+def _size_label(kernel: str, text: str) -> str:
+    from haiend import kernels
+
+    for k in kernels.group(kernel):
+        text = k.size_label(k.parse_size(str(text).strip()))
+    return text
+
+
+def batch_script(profile: Profile, kernel: str, size: str | None = None) -> str:
     """One job: ceilings, then the MPI variants on every task, then the other variants on one task."""
-    return _render(profile, kernel)
+    return _render(profile, kernel, size=size)
 
 
 def sweep_values(profile: Profile, kernel: str, sweep: str, values: Sequence[str] | None) -> list[str]:
@@ -140,6 +181,8 @@ def sweep_values(profile: Profile, kernel: str, sweep: str, values: Sequence[str
 
     if sweep not in SWEEPS:
         raise HaiendError(f"--sweep must be one of {', '.join(SWEEPS)}, not {sweep!r}.")
+    if sweep == "cflags" and not values:
+        raise HaiendError("a job array over C flags needs its values: give them after --array.")
     chosen = values if values else (profile.sweep_sizes if sweep == "size" else profile.sweep_threads)
     if not chosen:
         key = "sweep_sizes" if sweep == "size" else "sweep_threads"
@@ -149,7 +192,10 @@ def sweep_values(profile: Profile, kernel: str, sweep: str, values: Sequence[str
     out = []
     for value in chosen:
         text = str(value).strip()
-        if sweep == "size":
+        if sweep == "cflags":
+            if not text or "\n" in text or "\r" in text:
+                raise HaiendError(f"C flags {value!r} in the array must be one non-empty line.")
+        elif sweep == "size":
             for k in kernels.group(kernel):
                 text = k.size_label(k.parse_size(text))
         else:
@@ -166,9 +212,27 @@ def sweep_values(profile: Profile, kernel: str, sweep: str, values: Sequence[str
     return out
 
 
-def array_script(profile: Profile, kernel: str, values: Sequence[str], sweep: str = "size") -> str:
-    """A job array over ``values`` (sizes or thread counts), one array task each."""
-    return _render(profile, kernel, values=sweep_values(profile, kernel, sweep, values), sweep=sweep)
+def array_script(
+    profile: Profile,
+    kernel: str,
+    values: Sequence[str],
+    sweep: str = "size",
+    size: str | None = None,
+    *,
+    roof: bool = True,
+) -> str:
+    """A job array over ``values`` (sizes, thread counts or C flags), one array task each; ``size``
+    fixes the problem size of a sweep over threads or flags. Without ``roof`` the ceilings are not
+    measured and bench runs with --no-roof: a sweep over C flags changes the environment the
+    ceilings are cached for (``$HAIEND_CFLAGS``), so every element would measure them again."""
+    return _render(
+        profile,
+        kernel,
+        values=sweep_values(profile, kernel, sweep, values),
+        sweep=sweep,
+        size=size,
+        roof=roof,
+    )
 
 
 def render(
@@ -176,12 +240,13 @@ def render(
     kernel: str,
     array: Sequence[str] | None = None,
     sweep: str = "size",
+    size: str | None = None,
 ) -> str:
     """The script for ``haiend slurm``: a batch script, or a job array when ``array`` is not None."""
     profile = read_profile(profile_path)
     if array is None:
-        return batch_script(profile, kernel)
-    return array_script(profile, kernel, array, sweep)
+        return batch_script(profile, kernel, size)
+    return array_script(profile, kernel, array, sweep, size)
 
 
 def write_atomic(path: str | os.PathLike[str], text: str, *, force: bool = False) -> Path:

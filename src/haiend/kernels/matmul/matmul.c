@@ -9,9 +9,16 @@
  * One macro defines the double and the float version, so both are the same loop. */
 #include <stddef.h>
 
+/* The blocks can be set at compile time (-DNB=256, as haiend.sweep does); these are the defaults. */
+#ifndef MB
 #define MB 32
+#endif
+#ifndef KB
 #define KB 256
+#endif
+#ifndef NB
 #define NB 512
+#endif
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 
 #define DEFINE_MATMUL(NAME, T)                                                               \
