@@ -1,8 +1,8 @@
 """The built book works in a real browser, offline.
 
-The site is built once per test session (``jupyter-book build`` into a temporary folder, every
-notebook executed at ``HAIEND_SIZE=quick``, warnings as errors), served on 127.0.0.1 and opened page
-by page in the system's Chromium, driven by Playwright:
+The site is built once per test session (``built_site`` in conftest.py: ``jupyter-book build`` into
+a temporary folder, every notebook executed at ``HAIEND_SIZE=quick``, warnings as errors), served on
+127.0.0.1 and opened page by page in the system's Chromium, driven by Playwright:
 
 * ``test_site_builds``: the build exits 0.
 * ``test_page_in_browser``: for every page named in ``_toc.yml``, no console error and no uncaught
@@ -20,10 +20,7 @@ from __future__ import annotations
 import functools
 import http.server
 import json
-import os
 import shutil
-import subprocess
-import sys
 import threading
 from html.parser import HTMLParser
 from pathlib import Path
@@ -32,7 +29,6 @@ from urllib.parse import unquote, urljoin, urlsplit
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-BUILD_TIMEOUT_S = 3600  # the build executes every notebook
 LOCAL_HOST = "127.0.0.1"
 PAGE_TIMEOUT_MS = 60_000
 CHROMIUM_ARGS = [
@@ -79,44 +75,7 @@ def toc_pages() -> list[str]:
 PAGES = toc_pages()
 
 
-# --- The build --------------------------------------------------------------------------------
-
-
-def _jupyter_book_command() -> list[str]:
-    """jupyter-book from this interpreter's environment (it has no ``python -m`` entry point)."""
-    beside = Path(sys.executable).with_name("jupyter-book")
-    if beside.is_file():
-        return [str(beside)]
-    return [sys.executable, "-c", "import sys; from jupyter_book.cli.main import main; sys.exit(main())"]
-
-
-@pytest.fixture(scope="session")
-def built_site(tmp_path_factory, results_dir: Path) -> dict:
-    """Build the book once: its exit status, the end of its output and the HTML folder."""
-    pytest.importorskip(
-        "jupyter_book", reason="jupyter-book is needed to build the site: pip install '.[book]'"
-    )
-    output = tmp_path_factory.mktemp("site")
-    env = {
-        **os.environ,
-        "HAIEND_SIZE": "quick",
-        "HAIEND_RESULTS_DIR": str(results_dir),
-        "HAIEND_CACHE_DIR": str(tmp_path_factory.mktemp("site-cache")),
-    }
-    command = [
-        *_jupyter_book_command(), "build", str(ROOT), "--path-output", str(output), "-W", "--keep-going",
-    ]  # fmt: skip
-    try:
-        done = subprocess.run(
-            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"the book did not build within {BUILD_TIMEOUT_S} s at HAIEND_SIZE=quick.")
-    return {
-        "returncode": done.returncode,
-        "output": (done.stdout + done.stderr)[-8000:],
-        "html": output / "_build" / "html",
-    }
+# --- The build (the session fixture built_site is in conftest.py, shared with test_export_moodle) --
 
 
 @pytest.fixture(scope="session")
