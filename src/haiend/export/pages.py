@@ -31,6 +31,9 @@ KEY_POINTS_TITLE = "Key points"
 #: Folders a page's scripts read from at run time, by paths no page or style sheet names:
 #: MathJax 3 loads its input, output and font components relative to ``tex-mml-chtml.js``.
 RUNTIME_FOLDERS = ("_static/mathjax/",)
+#: Empty elements the book theme's scripts watch (sphinx-book-theme observes its scroll sentinel and
+#: throws without it); they are kept in an offline copy so that its scripts run without errors.
+THEME_HOOKS = ("sbt-scroll-pixel-helper",)
 _CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)|@import\s+(['"])([^'"]+)\3""")
 _ARTICLE = "//article[contains(concat(' ', normalize-space(@class), ' '), ' bd-article ')]"
 
@@ -190,6 +193,8 @@ def offline_copy(html_dir: str | Path, page: str, travelling: set[str], base_url
             body.remove(child)
         for name in ("class", "data-spy", "data-offset"):
             body.attrib.pop(name, None)
+        for hook in THEME_HOOKS:
+            body.append(lxml.html.Element("div", {"class": hook}))
         container = lxml.html.Element("main", {"class": "bd-main", "id": "main-content"})
         wrapper = lxml.html.Element("div", {"class": "bd-content"})
         inner = lxml.html.Element("div", {"class": "bd-article-container"})
