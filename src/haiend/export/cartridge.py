@@ -41,6 +41,7 @@ NOTEBOOKS = "notebooks"
 WEBLINKS = "weblinks"
 SUMMARIES = "summaries"
 MANIFEST = "imsmanifest.xml"
+WEBLINK_TYPE = "imswl_xmlv1p1"
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def check_book(html_dir: Path) -> None:
         )
 
 
-class _Identifiers:
+class Identifiers:
     """Unique XML ids (``xs:ID``: a letter first, then letters, digits, '_', '-', '.')."""
 
     def __init__(self) -> None:
@@ -143,105 +144,111 @@ def build(
     check_hub(hub)
     check_book(html_dir)
     book = toc_module.read(source_dir / "_toc.yml", html_dir)
-    travelling = {page.html for page in book.pages()}
-    ids = _Identifiers()
-    package = Package()
-    cc = f"{{{ims_schemas.CC_NS}}}"
-    resources = etree.Element(cc + "resources")
-    built = Built(b"", package)
-
-    def resource(kind: str, ident: str, files: list[str], href: str | None = None) -> str:
-        element = etree.SubElement(resources, cc + "resource", identifier=ident, type=kind)
-        if href is not None:
-            element.set("href", href)
-        for name in sorted(set(files), key=lambda n: (n != href, n)):
-            etree.SubElement(element, cc + "file", href=name)
-        return ident
-
-    def item(parent, title: str, ref: str | None, name: str):
-        element = etree.SubElement(parent, cc + "item", identifier=ids("I", name))
-        if ref is not None:
-            element.set("identifierref", ref)
-        etree.SubElement(element, cc + "title").text = title
-        return element
-
-    def weblink(title: str, url: str, name: str) -> str:
-        wl = etree.Element(f"{{{ims_schemas.WEBLINK_NS}}}webLink", nsmap={None: ims_schemas.WEBLINK_NS})
-        wl.set(f"{{{ims_schemas.XSI_NS}}}schemaLocation", ims_schemas.WEBLINK_LOCATION)
-        etree.SubElement(wl, f"{{{ims_schemas.WEBLINK_NS}}}title").text = title
-        etree.SubElement(wl, f"{{{ims_schemas.WEBLINK_NS}}}url", href=url, target="_blank")
-        _assert_valid(wl, ims_schemas.WEBLINK_XSD, f"the web link {title!r}")
-        ident = ids("WL", name)
-        path = package.add(f"{WEBLINKS}/{ident}.xml", _xml_bytes(etree, wl))
-        built.weblinks += 1
-        return resource("imswl_xmlv1p1", ident, [path])
-
-    root_item = etree.Element(cc + "item", identifier="root")
-    sections = [("", [book.root])]
-    sections += [(part.caption, list(part.pages)) for part in book.parts]
     documents = {page.html: pages.parse(html_dir / page.html) for page in book.pages()}
     course_title = pages.title_of(documents[book.root.html])
+    assembler = _Assembler(etree, source_dir, html_dir, base_url, hub, {page.html for page in book.pages()})
+    sections = [(course_title, [book.root])] + [(part.caption, list(part.pages)) for part in book.parts]
     for number, (caption, section_pages) in enumerate(sections):
-        caption = caption or course_title
-        section = item(root_item, caption, None, f"section_{number}")
-        built.sections += 1
-        descriptions = []
+        described = []
         for page in section_pages:
             found = pages.describe(documents[page.html])
-            if page.title:
+            if page.title:  # the table of contents names the page otherwise
                 found = pages.Description(page.title, found.facts, found.key_points, found.headings)
-            descriptions.append((page, found))
-        summary_path = f"{SUMMARIES}/section-{number:02d}.html"
-        summary_links = [(d, f"../{SITE}/{p.html}") for p, d in descriptions]
-        package.add(summary_path, summary.html_page(caption, summary_links))
-        item(section, summary.text(caption, [d for _, d in descriptions]), None, f"summary_{number}")
-        item(
-            section,
-            f"{caption}: summary",
-            resource("webcontent", ids("R", f"summary_{number}"), [summary_path], summary_path),
-            f"summary_page_{number}",
-        )
-        for page, description in descriptions:
-            copy = pages.offline_copy(html_dir, page.html, travelling, base_url)
-            page_path = package.add(f"{SITE}/{page.html}", copy.html)
-            files = [page_path]
-            for asset in sorted(copy.assets):
-                files.append(package.add(f"{SITE}/{asset}", html_dir / asset))
-            ref = resource("webcontent", ids("R", page.docname), files, page_path)
-            item(section, description.title, ref, page.docname)
-            built.pages += 1
-            if base_url:
-                ref = weblink(
-                    f"{description.title} (online)", pages.hosted(base_url, page.html), page.docname
-                )
-                item(section, f"{description.title} (online)", ref, f"{page.docname}_online")
-            if page.is_lab:
-                built.labs += 1
-                notebook = toc_module.source_of(page, source_dir)
-                if notebook is None or notebook.suffix != ".ipynb":
-                    raise HaiendError(
-                        f"the lab {page.docname} has no notebook {page.docname}.ipynb in {source_dir}."
-                    )
-                _check_notebook(notebook)
-                relative = notebook.relative_to(source_dir).as_posix()
-                path = package.add(f"{NOTEBOOKS}/{relative}", notebook)
-                ref = resource("webcontent", ids("R", f"{page.docname}_notebook"), [path], path)
-                item(
-                    section,
-                    f"{description.title}: the notebook ({notebook.name})",
-                    ref,
-                    f"{page.docname}_ipynb",
-                )
-                if hub is not None:
-                    url = launch_url(hub.url, hub.repo, relative, branch=hub.branch)
-                    ref = weblink(f"{description.title}: open on the JupyterHub", url, f"{page.docname}_hub")
-                    item(section, f"{description.title}: open on the JupyterHub", ref, f"{page.docname}_hub")
+            described.append((page, found))
+        assembler.section(number, caption, described)
     manifest = _manifest(
-        etree, course_title, _first_paragraph(documents[book.root.html]), root_item, resources
+        etree, course_title, _first_paragraph(documents[book.root.html]), assembler.root, assembler.resources
     )
     _assert_valid(manifest, ims_schemas.MANIFEST_XSD, "the cartridge's manifest")
-    built.manifest = _xml_bytes(etree, manifest)
-    return built
+    assembler.built.manifest = _xml_bytes(etree, manifest)
+    return assembler.built
+
+
+class _Assembler:
+    """Items, resources and files of a cartridge, added section by section."""
+
+    def __init__(self, etree, source_dir: Path, html_dir: Path, base_url, hub, travelling: set[str]):
+        self.etree, self.source_dir, self.html_dir = etree, source_dir, html_dir
+        self.base_url, self.hub, self.travelling = base_url, hub, travelling
+        self.cc = f"{{{ims_schemas.CC_NS}}}"
+        self.ids = Identifiers()
+        self.built = Built(b"", Package())
+        self.root = etree.Element(self.cc + "item", identifier="root")
+        self.resources = etree.Element(self.cc + "resources")
+
+    def section(self, number: int, caption: str, described: list[tuple[toc_module.Page, pages.Description]]):
+        """A course section: its summary (a label and a page), then each page with its links."""
+        section = self._item(self.root, caption, None, f"section_{number}")
+        self.built.sections += 1
+        summary_path = f"{SUMMARIES}/section-{number:02d}.html"
+        links = [(description, f"../{SITE}/{page.html}") for page, description in described]
+        self.built.package.add(summary_path, summary.html_page(caption, links))
+        self._item(section, summary.text(caption, [d for _, d in described]), None, f"summary_{number}")
+        ref = self._resource("webcontent", self.ids("R", f"summary_{number}"), [summary_path], summary_path)
+        self._item(section, f"{caption}: summary", ref, f"summary_page_{number}")
+        for page, description in described:
+            self._page(section, page, description.title)
+            if page.is_lab:
+                self._lab(section, page, description.title)
+
+    def _page(self, section, page: toc_module.Page, title: str) -> None:
+        copy = pages.offline_copy(self.html_dir, page.html, self.travelling, self.base_url)
+        package = self.built.package
+        page_path = package.add(f"{SITE}/{page.html}", copy.html)
+        files = [page_path] + [package.add(f"{SITE}/{a}", self.html_dir / a) for a in sorted(copy.assets)]
+        ref = self._resource("webcontent", self.ids("R", page.docname), files, page_path)
+        self._item(section, title, ref, page.docname)
+        self.built.pages += 1
+        if self.base_url:
+            url = pages.hosted(self.base_url, page.html)
+            ref = self._weblink(f"{title} (online)", url, page.docname)
+            self._item(section, f"{title} (online)", ref, f"{page.docname}_online")
+
+    def _lab(self, section, page: toc_module.Page, title: str) -> None:
+        """The lab's notebook file and, with a hub, the link that opens it there."""
+        self.built.labs += 1
+        notebook = toc_module.source_of(page, self.source_dir)
+        if notebook is None or notebook.suffix != ".ipynb":
+            raise HaiendError(
+                f"the lab {page.docname} has no notebook {page.docname}.ipynb in {self.source_dir}."
+            )
+        _check_notebook(notebook)
+        relative = notebook.relative_to(self.source_dir).as_posix()
+        path = self.built.package.add(f"{NOTEBOOKS}/{relative}", notebook)
+        ref = self._resource("webcontent", self.ids("R", f"{page.docname}_notebook"), [path], path)
+        self._item(section, f"{title}: the notebook ({notebook.name})", ref, f"{page.docname}_ipynb")
+        if self.hub is not None:
+            url = launch_url(self.hub.url, self.hub.repo, relative, branch=self.hub.branch)
+            name = f"{title}: open on the JupyterHub"
+            self._item(section, name, self._weblink(name, url, f"{page.docname}_hub"), f"{page.docname}_hub")
+
+    def _resource(self, kind: str, ident: str, files: list[str], href: str | None = None) -> str:
+        element = self.etree.SubElement(self.resources, self.cc + "resource", identifier=ident, type=kind)
+        if href is not None:
+            element.set("href", href)
+        for file in sorted(set(files), key=lambda n: (n != href, n)):  # the page first
+            self.etree.SubElement(element, self.cc + "file", href=file)
+        return ident
+
+    def _item(self, parent, title: str, ref: str | None, name: str):
+        element = self.etree.SubElement(parent, self.cc + "item", identifier=self.ids("I", name))
+        if ref is not None:
+            element.set("identifierref", ref)
+        self.etree.SubElement(element, self.cc + "title").text = title
+        return element
+
+    def _weblink(self, title: str, url: str, name: str) -> str:
+        """A web link's own XML file (checked against its IMS schema) and its resource."""
+        etree, wl = self.etree, f"{{{ims_schemas.WEBLINK_NS}}}"
+        link = etree.Element(wl + "webLink", nsmap={None: ims_schemas.WEBLINK_NS})
+        link.set(f"{{{ims_schemas.XSI_NS}}}schemaLocation", ims_schemas.WEBLINK_LOCATION)
+        etree.SubElement(link, wl + "title").text = title
+        etree.SubElement(link, wl + "url", href=url, target="_blank")
+        _assert_valid(link, ims_schemas.WEBLINK_XSD, f"the web link {title!r}")
+        ident = self.ids("WL", name)
+        path = self.built.package.add(f"{WEBLINKS}/{ident}.xml", _xml_bytes(etree, link))
+        self.built.weblinks += 1
+        return self._resource(WEBLINK_TYPE, ident, [path])
 
 
 def _check_notebook(path: Path) -> None:

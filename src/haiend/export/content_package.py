@@ -19,7 +19,7 @@ from pathlib import Path
 from haiend.errors import HaiendError
 from haiend.export import ims_schemas
 from haiend.export import toc as toc_module
-from haiend.export.cartridge import MANIFEST, Package, _Identifiers, check_book
+from haiend.export.cartridge import MANIFEST, Identifiers, Package, check_book
 from haiend.export.pages import parse, title_of
 
 CP_NS = "http://www.imsglobal.org/xsd/imscp_v1p1"
@@ -54,7 +54,7 @@ def build(source_dir: str | Path, html_dir: str | Path) -> tuple[bytes, Package]
     title = title_of(parse(html_dir / book.root.html))
     etree.SubElement(organization, cp + "title").text = title
     resources = etree.SubElement(manifest, cp + "resources")
-    ids = _Identifiers()
+    ids = Identifiers()
     page_resources: dict[str, str] = {}
 
     def page_item(parent, page: toc_module.Page) -> None:
