@@ -336,6 +336,22 @@ def test_the_content_package_holds_the_whole_book(book: Path, tmp_path: Path) ->
     assert content_package.structure_problems(broken, built | {"imsmanifest.xml"})  # the check can fail
 
 
+def test_the_toc_expands_globs_against_the_built_pages(tmp_path: Path) -> None:
+    from haiend.export import toc
+
+    html = tmp_path / "_build" / "html"
+    for name in ("index", "intro", "machines", "machines/b", "machines/a", "labs/x"):
+        (html / f"{name}.html").parent.mkdir(parents=True, exist_ok=True)
+        (html / f"{name}.html").write_text("<html></html>")
+    (tmp_path / "_toc.yml").write_text(
+        "root: intro.md\nchapters:\n  - file: machines\n    sections:\n      - glob: machines/*\n"
+        "  - file: labs/x.ipynb\n  - url: https://example.org\n"
+    )
+    book = toc.read(tmp_path / "_toc.yml", html)
+    assert [p.docname for p in book.pages()] == ["intro", "machines", "machines/a", "machines/b", "labs/x"]
+    assert [p.is_lab for p in book.parts[0].pages] == [False, False, False, True]
+
+
 def _listing(folder: Path) -> dict[str, int]:
     return {p.relative_to(folder).as_posix(): p.stat().st_size for p in folder.rglob("*")}
 
@@ -346,6 +362,8 @@ def _listing(folder: Path) -> dict[str, int]:
         ("no built book", ["OUT", "--book", "{tmp}/nowhere"]),
         ("a page missing", ["OUT", "--remove", "_build/html/labs/stream.html"]),
         ("a corrupt lab notebook", ["OUT", "--corrupt", "labs/stream.ipynb"]),
+        ("no table of contents", ["OUT", "--remove", "_toc.yml"]),
+        ("a broken table of contents", ["OUT", "--corrupt", "_toc.yml"]),
         (
             "out is a folder",
             [

@@ -123,4 +123,7 @@ def source_of(page: Page, source_dir: str | Path) -> Path | None:
 
 
 def _first_line(exc: Exception) -> str:
+    mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
+    if mark is not None and problem:  # a YAML error: what and where
+        return f"{problem} at line {mark.line + 1}"
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
