@@ -137,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         "moodle",
         help="an IMS Common Cartridge 1.1 for Moodle's course restore (and an IMS content package)",
     )
-    q.add_argument("out", metavar="OUT.imscc")
+    q.add_argument("out", metavar="OUT.imscc", help="the cartridge to write (Moodle: Restore)")
     q.add_argument("--source", default=".", help="the book's root, with _toc.yml and labs/ (default: .)")
     q.add_argument("--book", help="the built HTML folder (default: SOURCE/_build/html)")
     q.add_argument("--base-url", help="where the book is hosted: each page also gets a web link there")
