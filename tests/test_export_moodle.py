@@ -53,7 +53,8 @@ PAGE = """\
 <main><article class="bd-article">
 <section id="top"><h1>{title}<a class="headerlink" href="#top" title="Link to this heading">#</a></h1>
 {overview}
-<p>Read <a href="{up}{link}">the next page</a>, the <a href="{up}genindex.html#A">index</a> and
+<p>Read <a href="{up}{link}">the next page</a>, the <a href="{up}genindex.html#A">index</a>, the
+<a href="{up}">front page</a>, <a href="{up}book/measuring/">the chapter</a> and
 <a href="https://example.org/x">elsewhere</a>.</p>
 <img alt="a plot" src="{up}_images/plot.png" />
 <section id="first"><h2>First things<a class="headerlink" href="#first">#</a></h2><p>Text.</p></section>
@@ -248,6 +249,8 @@ def test_pages_read_offline(cartridge: Path) -> None:
     assert "../../notebooks/clock.html" in links  # a page that travels: kept
     assert "https://example.org/x" in links
     assert not any("genindex" in link for link in links)  # not in the cartridge, and no hosted book
+    assert not any(link.endswith("/") for link in links)  # the front page ("../../") did not travel
+    assert "index.html" in links  # "../../book/measuring/": a folder whose index page travels
     assert page.xpath("//img/@src") == ["../../_images/plot.png"]
     assert not page.xpath("//script[contains(@src, 'gone.js')]")
 
@@ -269,6 +272,7 @@ def test_with_a_base_url_pages_link_to_the_hosted_book(book: Path, tmp_path: Pat
     assert links["Lab: STREAM (online)"] == "https://haiend.example.ac.uk/book/labs/stream.html"
     assert len(links) == len(PAGES)
     assert "https://haiend.example.ac.uk/book/genindex.html#A" in page.xpath("//a/@href")
+    assert "https://haiend.example.ac.uk/book/index.html" in page.xpath("//a/@href")  # a folder: its index
 
 
 def test_with_a_hub_each_lab_opens_there_through_nbgitpuller(book: Path, tmp_path: Path) -> None:

@@ -226,7 +226,11 @@ def _relink(
     if target == ".." or target.startswith("../") or target.startswith("/"):
         return None  # outside the built book
     fragment = f"#{parts.fragment}" if parts.fragment else ""
-    if target.endswith(".html") or (html_dir / target).is_dir():
+    if (html_dir / target).is_dir():  # a folder stands for its index page, which a zip does not serve
+        target = posixpath.normpath(posixpath.join(target, "index.html"))
+        if target in travelling:
+            return posixpath.relpath(target, posixpath.dirname(page) or ".") + fragment
+    if target.endswith(".html"):
         if target in travelling:
             return link
         return hosted(base_url, target) + fragment if base_url else None
