@@ -85,10 +85,15 @@ KEY_POINTS = """\
 <ul class="simple"><li><p>Memory sets the speed of STREAM.</p></li></ul></div></section>
 """
 
+KEY_POINTS_SECTION = """\
+<section id="key-points"><h2>Key points<a class="headerlink" href="#key-points">#</a></h2>
+<ul class="simple"><li><p>Memory sets the speed of STREAM.</p></li></ul></section>
+"""
+
 PAGES = {  # docname: (title, overview, key points, the page it links to)
     "book/intro": ("Tiny Book", "", "", "book/measuring/index.html"),
     "book/measuring/index": ("Measuring honestly", CHAPTER_OVERVIEW, "", "notebooks/clock.html"),
-    "notebooks/clock": ("The clock", "", KEY_POINTS, "labs/stream.html#top"),
+    "notebooks/clock": ("The clock", "", KEY_POINTS_SECTION, "labs/stream.html#top"),
     "labs/stream": ("Lab: STREAM", LAB_OVERVIEW, KEY_POINTS, "book/intro.html"),
 }
 

@@ -2,7 +2,7 @@
 
 :func:`describe` reads what a page of the book says about itself: its title, the "Overview"
 admonition every chapter and lab opens with (objectives, questions, prerequisites, minutes), the
-"Key points" admonition labs and demonstrations close with, and the headings of its sections,
+"Key points" admonition (or section) labs and demonstrations close with, and the headings of its sections,
 which say what a page contains when it states nothing else.
 
 :func:`offline_copy` makes a page readable without the hosted site: the article alone (the
@@ -91,6 +91,9 @@ def describe(document) -> Description:
     article = article_of(document)
     overview = _admonition(article, OVERVIEW_TITLE)
     points = _admonition(article, KEY_POINTS_TITLE)
+    if points is None:  # a plain "Key points" section, as the demonstration notebooks end
+        sections = [h.getparent() for h in article.xpath(".//section/h2") if _text(h) == KEY_POINTS_TITLE]
+        points = sections[0] if sections else None
     headings = tuple(_text(h) for h in article.xpath(".//section/h2") if _text(h) != KEY_POINTS_TITLE)
     return Description(
         title=title_of(document),
