@@ -1,10 +1,15 @@
-"""Shared fixtures: no test writes to the user's results or cache folders."""
+"""Shared fixtures: no test writes to the user's results or cache folders; the book is built once."""
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD_TIMEOUT_S = 3600  # the build executes every notebook
 
 
 @pytest.fixture(autouse=True)
@@ -19,7 +24,7 @@ def isolated_dirs(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def results_dir(tmp_path_factory) -> Path:
     """One results folder for the session, so the ceilings are measured once and shared
-    (by the notebooks of test_notebooks.py and the book built by test_site.py)."""
+    (by the notebooks of test_notebooks.py and the book that built_site builds)."""
     return tmp_path_factory.mktemp("haiend-results")
 
 
@@ -87,3 +92,38 @@ def slurm_profile(tmp_path):
         return path
 
     return write
+def _jupyter_book_command() -> list[str]:
+    """jupyter-book from this interpreter's environment (it has no ``python -m`` entry point)."""
+    beside = Path(sys.executable).with_name("jupyter-book")
+    if beside.is_file():
+        return [str(beside)]
+    return [sys.executable, "-c", "import sys; from jupyter_book.cli.main import main; sys.exit(main())"]
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory, results_dir: Path) -> dict:
+    """Build the book once: its exit status, the end of its output and the HTML folder."""
+    pytest.importorskip(
+        "jupyter_book", reason="jupyter-book is needed to build the site: pip install '.[book]'"
+    )
+    output = tmp_path_factory.mktemp("site")
+    env = {
+        **os.environ,
+        "HAIEND_SIZE": "quick",
+        "HAIEND_RESULTS_DIR": str(results_dir),
+        "HAIEND_CACHE_DIR": str(tmp_path_factory.mktemp("site-cache")),
+    }
+    command = [
+        *_jupyter_book_command(), "build", str(ROOT), "--path-output", str(output), "-W", "--keep-going",
+    ]  # fmt: skip
+    try:
+        done = subprocess.run(
+            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the book did not build within {BUILD_TIMEOUT_S} s at HAIEND_SIZE=quick.")
+    return {
+        "returncode": done.returncode,
+        "output": (done.stdout + done.stderr)[-8000:],
+        "html": output / "_build" / "html",
+    }

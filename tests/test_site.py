@@ -1,13 +1,15 @@
 """The built book works in a real browser, offline.
 
-The site is built once per test session (``jupyter-book build`` into a temporary folder, every
-notebook executed at ``HAIEND_SIZE=quick``, warnings as errors), served on 127.0.0.1 and opened page
-by page in the system's Chromium, driven by Playwright:
+The site is built once per test session (``built_site`` in conftest.py: ``jupyter-book build`` into
+a temporary folder, every notebook executed at ``HAIEND_SIZE=quick``, warnings as errors), served on
+127.0.0.1 and opened page by page in the system's Chromium, driven by Playwright:
 
 * ``test_site_builds``: the build exits 0.
 * ``test_page_in_browser``: for every page named in ``_toc.yml``, no console error and no uncaught
   script error, every ``<img>`` loaded, MathJax typeset every formula (no TeX errors), and no
   request left 127.0.0.1 (such requests are aborted and reported: the site must work offline).
+* ``test_cartridge_pages_in_browser``: the same checks on the offline copies of a lab and a chapter
+  in the Moodle cartridge (``haiend export moodle``), served from the unpacked cartridge.
 * ``test_internal_links``: every link between the site's files resolves to a file of the build,
   and a ``#fragment`` to an element with that id (parsed from the HTML; needs no browser).
 
@@ -17,14 +19,13 @@ Playwright's own browser download does not work offline, so the system Chromium 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import json
-import os
 import shutil
-import subprocess
-import sys
 import threading
+import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
@@ -32,7 +33,6 @@ from urllib.parse import unquote, urljoin, urlsplit
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-BUILD_TIMEOUT_S = 3600  # the build executes every notebook
 LOCAL_HOST = "127.0.0.1"
 PAGE_TIMEOUT_MS = 60_000
 CHROMIUM_ARGS = [
@@ -79,44 +79,7 @@ def toc_pages() -> list[str]:
 PAGES = toc_pages()
 
 
-# --- The build --------------------------------------------------------------------------------
-
-
-def _jupyter_book_command() -> list[str]:
-    """jupyter-book from this interpreter's environment (it has no ``python -m`` entry point)."""
-    beside = Path(sys.executable).with_name("jupyter-book")
-    if beside.is_file():
-        return [str(beside)]
-    return [sys.executable, "-c", "import sys; from jupyter_book.cli.main import main; sys.exit(main())"]
-
-
-@pytest.fixture(scope="session")
-def built_site(tmp_path_factory, results_dir: Path) -> dict:
-    """Build the book once: its exit status, the end of its output and the HTML folder."""
-    pytest.importorskip(
-        "jupyter_book", reason="jupyter-book is needed to build the site: pip install '.[book]'"
-    )
-    output = tmp_path_factory.mktemp("site")
-    env = {
-        **os.environ,
-        "HAIEND_SIZE": "quick",
-        "HAIEND_RESULTS_DIR": str(results_dir),
-        "HAIEND_CACHE_DIR": str(tmp_path_factory.mktemp("site-cache")),
-    }
-    command = [
-        *_jupyter_book_command(), "build", str(ROOT), "--path-output", str(output), "-W", "--keep-going",
-    ]  # fmt: skip
-    try:
-        done = subprocess.run(
-            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"the book did not build within {BUILD_TIMEOUT_S} s at HAIEND_SIZE=quick.")
-    return {
-        "returncode": done.returncode,
-        "output": (done.stdout + done.stderr)[-8000:],
-        "html": output / "_build" / "html",
-    }
+# --- The build (the session fixture built_site is in conftest.py, shared with test_export_moodle) --
 
 
 @pytest.fixture(scope="session")
@@ -146,10 +109,10 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="session")
-def site_url(site_html: Path):
-    """The built site served on 127.0.0.1 at a free port, in a background thread."""
-    handler = functools.partial(_QuietHandler, directory=str(site_html))
+@contextlib.contextmanager
+def _served(directory: Path):
+    """``directory`` served on 127.0.0.1 at a free port, in a background thread, until the block ends."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
     server = http.server.ThreadingHTTPServer((LOCAL_HOST, 0), handler)
     thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
     thread.start()
@@ -159,6 +122,13 @@ def site_url(site_html: Path):
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def site_url(site_html: Path):
+    """The built site served on 127.0.0.1 at a free port, in a background thread."""
+    with _served(site_html) as url:
+        yield url
 
 
 def _chromium() -> str | None:
@@ -274,6 +244,33 @@ def source_has_display_math(page_path: str) -> bool:
 @pytest.mark.parametrize("page_path", PAGES)
 def test_page_in_browser(page_path: str, browser_context, site_url: str) -> None:
     context, offsite = browser_context
+    problems = _browser_problems(context, offsite, urljoin(site_url, f"{page_path}.html"), page_path)
+    assert not problems, f"{page_path}.html:\n" + "\n".join(problems)
+
+
+#: Pages of the Moodle cartridge opened in the browser: a lab with figures and tables of results,
+#: and a chapter with formulas (the cartridge carries its own copy of each, made to read offline).
+CARTRIDGE_PAGES = ("labs/matmul", "book/roofline/index")
+
+
+@pytest.mark.slow
+def test_cartridge_pages_in_browser(site_html: Path, browser_context, tmp_path: Path) -> None:
+    from haiend import cli
+
+    out = tmp_path / "haiend.imscc"
+    assert cli.main(["export", "moodle", str(out), "--source", str(ROOT), "--book", str(site_html)]) == 0
+    folder = tmp_path / "cartridge"
+    with zipfile.ZipFile(out) as archive:
+        archive.extractall(folder)
+    context, offsite = browser_context
+    with _served(folder) as url:
+        for page_path in CARTRIDGE_PAGES:
+            problems = _browser_problems(context, offsite, urljoin(url, f"html/{page_path}.html"), page_path)
+            assert not problems, f"the cartridge's {page_path}.html:\n" + "\n".join(problems)
+
+
+def _browser_problems(context, offsite: list[str], url: str, page_path: str) -> list[str]:
+    """What is wrong with the page at ``url`` (built from ``page_path``) in the browser; empty if nothing."""
     offsite.clear()
     console_errors: list[str] = []
     page_errors: list[str] = []
@@ -283,8 +280,8 @@ def test_page_in_browser(page_path: str, browser_context, site_url: str) -> None
     )
     page.on("pageerror", lambda error: page_errors.append(str(error)))
     try:
-        response = page.goto(urljoin(site_url, f"{page_path}.html"), wait_until="load")
-        assert response is not None and response.ok, f"{page_path}.html: HTTP {response and response.status}"
+        response = page.goto(url, wait_until="load")
+        assert response is not None and response.ok, f"{url}: HTTP {response and response.status}"
         broken_images = page.evaluate(BROKEN_IMAGES_JS)
         # the labs' tables of results must fit the page (issue 11); chapters' own tables are not checked
         table_problems = page.evaluate(TABLES_JS) if page_path.startswith("labs/") else []
@@ -314,7 +311,7 @@ def test_page_in_browser(page_path: str, browser_context, site_url: str) -> None
         problems.append(f"TeX errors in formulas: {math['errors']}")
     if table_problems:
         problems.append(f"tables that do not fit the page: {table_problems}")
-    assert not problems, f"{page_path}.html:\n" + "\n".join(problems)
+    return problems
 
 
 # --- Internal links ---------------------------------------------------------------------------

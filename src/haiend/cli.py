@@ -1,5 +1,5 @@
-"""The ``haiend`` command: machine, tune, roofline, list, spec, bench, report, results, slurm, jobs,
-sweep, workshop.
+"""The ``haiend`` command: machine, tune, roofline, list, spec, bench, report, results, export, slurm,
+jobs, sweep, workshop.
 
 Bad input (an unknown kernel or variant, a size of zero or too large for memory, an unwritable
 results folder) gets one sentence on stderr and exit status 2, before anything is measured or
@@ -132,6 +132,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     q.add_argument("--json", action="store_true")
 
+    p = commands.add_parser("export", help="the built book for a learning platform")
+    actions = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    q = actions.add_parser(
+        "moodle",
+        help="an IMS Common Cartridge 1.1 for Moodle's course restore (and an IMS content package)",
+    )
+    q.add_argument("out", metavar="OUT.imscc", help="the cartridge to write (Moodle: Restore)")
+    q.add_argument("--source", default=".", help="the book's root, with _toc.yml and labs/ (default: .)")
+    q.add_argument("--book", help="the built HTML folder (default: SOURCE/_build/html)")
+    q.add_argument("--base-url", help="where the book is hosted: each page also gets a web link there")
+    q.add_argument("--hub", help="a JupyterHub: each lab also gets an nbgitpuller link that opens it there")
+    q.add_argument("--repo", help="the repository the hub pulls (needed with --hub)")
+    q.add_argument("--branch", default="main", help="the branch the hub pulls (default: main)")
+    q.add_argument(
+        "--content-package", metavar="OUT.zip", help="also write the whole book as an IMS content package"
+    )
+
     p = commands.add_parser("slurm", help="write a Slurm batch script (or job array) from a site profile")
     p.add_argument("profile", help="the site profile: .toml (Python 3.11+) or .json")
     p.add_argument("kernel", help="a kernel or group, e.g. stencil2d")
@@ -215,6 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "sweep": cmd_sweep,
             "results": cmd_results,
             "workshop": cmd_workshop,
+            "export": cmd_export,
         }[args.command](args)
     except HaiendError as exc:
         print(f"haiend: error: {exc}", file=sys.stderr)
@@ -500,6 +518,30 @@ def cmd_results(args) -> int:
     from haiend import compare
 
     return compare.command(args, print_table)
+
+
+def cmd_export(args) -> int:
+    from haiend.export import moodle
+
+    if (args.hub is None) != (args.repo is None):
+        raise HaiendError("--hub and --repo go together: the hub pulls the repository to open a lab.")
+    hub = moodle.Hub(args.hub, args.repo, args.branch) if args.hub else None
+    done = moodle.export(
+        args.out,
+        source_dir=args.source,
+        html_dir=args.book,
+        base_url=args.base_url,
+        hub=hub,
+        content_package_out=args.content_package,
+    )
+    built = done.built
+    print(
+        f"wrote {done.cartridge}: an IMS Common Cartridge 1.1 with {built.sections} sections, "
+        f"{built.pages} pages ({built.labs} labs with their notebooks) and {built.weblinks} web links"
+    )
+    if done.content_package is not None:
+        print(f"wrote {done.content_package}: an IMS content package of {done.content_files} files")
+    return 0
 
 
 def cmd_slurm(args) -> int:
