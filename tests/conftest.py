@@ -92,6 +92,8 @@ def slurm_profile(tmp_path):
         return path
 
     return write
+
+
 def _jupyter_book_command() -> list[str]:
     """jupyter-book from this interpreter's environment (it has no ``python -m`` entry point)."""
     beside = Path(sys.executable).with_name("jupyter-book")

@@ -362,7 +362,7 @@ def measure_gemm(n_threads: int, *, quick: bool = False, dtype=np.float64) -> tu
     name = f"{blas.get('internal_api', 'BLAS')} {blas.get('architecture') or ''}".strip()
     routine = {"float64": "dgemm", "float32": "sgemm"}[np.dtype(dtype).name]
     return (
-        2.0 * n** 3 / timing.min,
+        2.0 * n**3 / timing.min,
         f"{routine} ({name}) n={n}, {n_threads} thread(s), best of {timing.n_repeat}",
     )
 
