@@ -148,6 +148,7 @@ def test_float32_roof_keeps_the_bandwidth_and_takes_the_sgemm_peak():
     single = roofs.roof(1, "float32")
     assert (single.bandwidth, single.peak, single.peak_source) == (10e9, 100e9, "sgemm")
     assert roofs.roof(1).peak == 50e9
+    assert roofs.roof(1, "float16").peak == roofs.roof(1, "bfloat16").peak == 100e9  # summed in float32
     assert Ceilings.from_dict(roofs.to_dict()).roof(1, "float32").peak == 100e9
 
 

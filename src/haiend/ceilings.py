@@ -38,6 +38,10 @@ DGEMM_N = 2048
 QUICK_DGEMM_N = 512
 
 
+#: dtypes judged against the float32 (sgemm) peak: float32, and the 16-bit formats summed in float32.
+FLOAT32_ARITHMETIC = ("float32", "float16", "bfloat16")
+
+
 @dataclass(frozen=True)
 class Ceilings:
     """Measured roofs per thread count, with the clock-derived peak and how it was obtained."""
@@ -57,7 +61,9 @@ class Ceilings:
 
     def roof(self, threads_: int = 1, dtype: str = "float64", footprint: float | None = None) -> Roof:
         """The roof for ``threads_`` (that count if measured, else the largest measured below it)
-        and ``dtype``: float32 keeps the bandwidth and takes the measured sgemm peak.
+        and ``dtype``: float32 keeps the bandwidth and takes the measured sgemm peak, and so do
+        float16 and bfloat16 (``FLOAT32_ARITHMETIC``), which a CPU without 16-bit arithmetic
+        computes in float32 (the matmul kernels' specifications say so).
 
         With ``footprint`` (the bytes a kernel's data takes), the bandwidth is that of the level
         of the hierarchy the data fits in (:func:`haiend.roofline.level_of`): a working set in
@@ -74,7 +80,7 @@ class Ceilings:
                 roof = replace(
                     roof, bandwidth=level.bandwidth, bandwidth_source=level.source, level=level.name
                 )
-        if dtype == "float32":
+        if dtype in FLOAT32_ARITHMETIC:
             if below[-1] not in self.float32_peaks:
                 raise HaiendError("these ceilings have no float32 peak: run 'haiend roofline --remeasure'.")
             peak, source = self.float32_peaks[below[-1]]
