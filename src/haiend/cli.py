@@ -1,4 +1,4 @@
-"""The ``haiend`` command: machine, tune, roofline, list, spec, bench, report, slurm.
+"""The ``haiend`` command: machine, tune, roofline, list, spec, bench, report, slurm, io.
 
 Bad input (an unknown kernel or variant, a size of zero or too large for memory, an unwritable
 results folder) gets one sentence on stderr and exit status 2, before anything is measured or
@@ -142,6 +142,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--output", help="write the script here (default: print it); an existing file is kept")
     p.add_argument("--force", action="store_true", help="replace an existing --output file")
+
+    p = commands.add_parser("io", help="read N small samples from five layouts, cold and warm, and record it")
+    p.add_argument(
+        "--samples", type=int, help="how many samples (default: from HAIEND_SIZE and this machine)"
+    )
+    p.add_argument("--sample-bytes", type=int, help="bytes per sample (default: from HAIEND_SIZE)")
+    p.add_argument("--folder", help="where the data set is written, in a temporary folder removed afterwards")
+    p.add_argument("--layouts", help="comma-separated: files,tar,hdf5,parquet,memmap (default all)")
+    p.add_argument("--repeat", type=int, default=3, help="cold and warm reads timed per layout (default 3)")
+    p.add_argument(
+        "--drop-caches", action="store_true", help="as root, empty the whole page cache before each cold read"
+    )
+    p.add_argument("--profile", help="a site profile whose [io] table gives the metadata latency")
+    p.add_argument("--no-syscalls", action="store_true", help="do not count system calls with strace")
+    p.add_argument("--results-dir", help="where records go (default $HAIEND_RESULTS_DIR or the data folder)")
+    p.add_argument("--no-save", action="store_true", help="measure without writing records")
     return parser
 
 
@@ -158,6 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "report": cmd_report,
             "slurm": cmd_slurm,
             "results": cmd_results,
+            "io": cmd_io,
         }[args.command](args)
     except HaiendError as exc:
         print(f"haiend: error: {exc}", file=sys.stderr)
@@ -455,4 +472,39 @@ def cmd_slurm(args) -> int:
     path = slurm.write_atomic(args.output, script, force=args.force)
     kind = "job array" if args.array is not None else "batch script"
     print(f"wrote the {kind} {path}; submit it with: sbatch {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_io(args) -> int:
+    from haiend import io
+    from haiend.tables import Table
+
+    for name in ("samples", "sample_bytes", "repeat"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise HaiendError(f"--{name.replace('_', '-')} must be at least 1, not {value}.")
+    model = io.from_profile(args.profile)
+    readings = io.measure(
+        args.samples,
+        args.sample_bytes,
+        folder=args.folder,
+        layout_names=args.layouts.split(",") if args.layouts else None,
+        repeat=args.repeat,
+        drop_caches=args.drop_caches,
+        count_syscalls=not args.no_syscalls,
+        save=not args.no_save,
+        results_dir=args.results_dir,
+        command=shlex.join(["haiend", *sys.argv[1:]]),
+    )
+    print_table(Table(io.rows(readings, model)))
+    first = next((r for r in readings if r.measured), None)
+    if first is not None:
+        n, size = first.record.size
+        print(f"{n} samples of {size} bytes; cold reads evicted by {first.record.details['eviction']}.")
+        counts = io.counts_of(first.record)
+        if not counts.counted:
+            print(counts.reason)
+    print(
+        f"Predicted on the parallel file system: cold read + opens x {model.latency_s:g} s ({model.source})."
+    )
     return 0
