@@ -118,7 +118,7 @@ def test_strace_summary_is_parsed():
     assert syscalls.parse_summary(text) == {"openat": 2000, "newfstatat": 4000, "brk": 1}
     counts = syscalls.Counts(2000, syscalls.parse_summary(text))
     assert counts.per_sample("openat") == 1.0
-    assert counts.lookups_per_sample == 3.0
+    assert counts.metadata_per_sample == 3.0
     assert syscalls.Counts(10, reason="no strace").as_details() == {"counted": False, "reason": "no strace"}
 
 

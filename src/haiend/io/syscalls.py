@@ -21,9 +21,10 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-#: System calls that look a path up in the file system's namespace: each is a metadata operation
-#: (a round trip to the metadata server on Lustre or GPFS unless the client has it cached).
-PATH_LOOKUPS = (
+#: System calls about a file rather than its bytes: opens, and stats by name or of an open file
+#: (``strace -c`` cannot tell those two apart: glibc's fstat is ``newfstatat(fd, "", AT_EMPTY_PATH)``).
+#: On Lustre or GPFS each may be a round trip to a server unless the client holds a lock on the file.
+METADATA_CALLS = (
     "open",
     "openat",
     "openat2",
@@ -66,9 +67,9 @@ class Counts:
         return sum(self.per_call.values()) / self.n
 
     @property
-    def lookups_per_sample(self) -> float:
-        """Path lookups (opens and stats by name) per sample: the metadata operations."""
-        return sum(v for k, v in self.per_call.items() if k in PATH_LOOKUPS) / self.n
+    def metadata_per_sample(self) -> float:
+        """Opens and stats (:data:`METADATA_CALLS`) per sample."""
+        return sum(v for k, v in self.per_call.items() if k in METADATA_CALLS) / self.n
 
     def per_sample(self, name: str) -> float:
         return self.per_call.get(name, 0) / self.n
