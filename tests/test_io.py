@@ -4,6 +4,7 @@ system calls counted, records written, bad input refused, nothing left behind.""
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -126,6 +127,7 @@ def test_many_files_make_one_open_per_sample_and_a_shard_one_in_all(tmp_path):
     reason = syscalls.unavailable()
     if reason:
         pytest.skip(reason)
+    scratch_before = set(Path(tempfile.gettempdir()).glob("haiend-strace-*"))
     samples = layouts.make_samples(60, 128)
     for name in ("files", "tar"):
         (tmp_path / name).mkdir()
@@ -135,6 +137,9 @@ def test_many_files_make_one_open_per_sample_and_a_shard_one_in_all(tmp_path):
     assert files.per_call.get("openat", 0) + files.per_call.get("open", 0) == 60
     assert shard.per_call.get("openat", 0) + shard.per_call.get("open", 0) == 1
     assert files.total_per_sample > shard.total_per_sample
+    assert (
+        set(Path(tempfile.gettempdir()).glob("haiend-strace-*")) == scratch_before
+    )  # strace's output removed
 
 
 def test_measure_keeps_checked_records_and_leaves_nothing_behind(tmp_path):
