@@ -1,5 +1,5 @@
 """The ``haiend`` command: machine, tune, roofline, list, spec, bench, report, results, export, slurm,
-jobs, sweep, workshop.
+jobs, sweep, workshop, io.
 
 Bad input (an unknown kernel or variant, a size of zero or too large for memory, an unwritable
 results folder) gets one sentence on stderr and exit status 2, before anything is measured or
@@ -193,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     q.add_argument("folder", metavar="OUT", help="the class results folder that 'collect' wrote")
     q.add_argument("--kernel", help="the kernel to compare (default: the one the most attendees ran)")
+
     p = commands.add_parser("jobs", help="each element of a Slurm job or array: state, exit code, log")
     p.add_argument("job_id", metavar="JOBID", help="a job or job array id, e.g. 12 or 12_3")
 
@@ -213,6 +214,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--workdir", required=True, help="a new folder for the scripts, logs and records of every round"
     )
     p.add_argument("--json", action="store_true", help="print every round's values and times as JSON")
+
+    p = commands.add_parser("io", help="read N small samples from five layouts, cold and warm, and record it")
+    p.add_argument(
+        "--samples", type=int, help="how many samples (default: from HAIEND_SIZE and this machine)"
+    )
+    p.add_argument("--sample-bytes", type=int, help="bytes per sample (default: from HAIEND_SIZE)")
+    p.add_argument("--folder", help="where the data set is written, in a temporary folder removed afterwards")
+    p.add_argument("--layouts", help="comma-separated: files,tar,hdf5,parquet,memmap (default all)")
+    p.add_argument("--repeat", type=int, default=3, help="cold and warm reads timed per layout (default 3)")
+    p.add_argument(
+        "--drop-caches", action="store_true", help="as root, empty the whole page cache before each cold read"
+    )
+    p.add_argument("--profile", help="a site profile whose [io] table gives the metadata latency")
+    p.add_argument("--no-syscalls", action="store_true", help="do not count system calls with strace")
+    p.add_argument("--results-dir", help="where records go (default $HAIEND_RESULTS_DIR or the data folder)")
+    p.add_argument("--no-save", action="store_true", help="measure without writing records")
     return parser
 
 
@@ -233,6 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "results": cmd_results,
             "workshop": cmd_workshop,
             "export": cmd_export,
+            "io": cmd_io,
         }[args.command](args)
     except HaiendError as exc:
         print(f"haiend: error: {exc}", file=sys.stderr)
@@ -619,4 +637,39 @@ def cmd_sweep(args) -> int:
         print(json.dumps(result.to_dict(), indent=1))
     else:
         print(result.summary())
+    return 0
+
+
+def cmd_io(args) -> int:
+    from haiend import io
+    from haiend.tables import Table
+
+    for name in ("samples", "sample_bytes", "repeat"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise HaiendError(f"--{name.replace('_', '-')} must be at least 1, not {value}.")
+    model = io.from_profile(args.profile)
+    readings = io.measure(
+        args.samples,
+        args.sample_bytes,
+        folder=args.folder,
+        layout_names=args.layouts.split(",") if args.layouts else None,
+        repeat=args.repeat,
+        drop_caches=args.drop_caches,
+        count_syscalls=not args.no_syscalls,
+        save=not args.no_save,
+        results_dir=args.results_dir,
+        command=shlex.join(["haiend", *sys.argv[1:]]),
+    )
+    print_table(Table(io.rows(readings, model)))
+    first = next((r for r in readings if r.measured), None)
+    if first is not None:
+        n, size = first.record.size
+        print(f"{n} samples of {size} bytes; cold reads evicted by {first.record.details['eviction']}.")
+        counts = io.counts_of(first.record)
+        if not counts.counted:
+            print(counts.reason)
+    print(
+        f"Predicted on the parallel file system: cold read + opens x {model.latency_s:g} s ({model.source})."
+    )
     return 0

@@ -1,9 +1,10 @@
 """Site profiles: how jobs run on one cluster, and what its energy costs, read and checked.
 
 A *site profile* (TOML on Python 3.11+, or JSON anywhere) is the one file a site edits:
-``haiend slurm`` renders batch scripts from it (:mod:`haiend.slurm`), and its optional ``energy``
+``haiend slurm`` renders batch scripts from it (:mod:`haiend.slurm`), its optional ``energy``
 table gives the grid's carbon intensity, the data centre's PUE and the power figures an energy
-estimate uses (:mod:`haiend.energy`). ``examples/site-profiles/`` documents every key.
+estimate uses (:mod:`haiend.energy`), and its optional ``io`` table the shared file system's
+metadata latency (:mod:`haiend.io.metadata`). ``examples/site-profiles/`` documents every key.
 
 The profile is checked against ``schemas/site-profile.schema.json`` (JSON Schema, with
 ``jsonschema``): a bad profile raises :class:`HaiendError` with one sentence naming the file, the
@@ -50,6 +51,7 @@ class Profile:
     sweep_sizes: tuple[str, ...] = ()
     sweep_threads: tuple[int, ...] = ()
     energy: Mapping[str, Any] = field(default_factory=dict)  # grid intensity, PUE, power figures
+    io: Mapping[str, Any] = field(default_factory=dict)  # the shared file system's metadata latency
 
     @property
     def tasks(self) -> int:
@@ -112,6 +114,7 @@ def validate(raw: dict[str, Any], where: str = "the site profile") -> Profile:
     values = {k: v for k, v in raw.items() if not k.startswith("_")}
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
     values["energy"] = dict(values.get("energy") or {})
+    values["io"] = dict(values.get("io") or {})
     for key in ("nodes", "tasks_per_node", "cpus_per_task"):
         values[key] = int(values[key])  # 4.0 is an integer to JSON Schema
     for n in values.get("sweep_threads", ()):
