@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "haiend"
 LAYERS: list[tuple[str, ...]] = [
     ("haiend", "haiend.errors"),
     ("haiend.requirements", "haiend.atomic", "haiend.threads", "haiend.timing", "haiend.roofline", "haiend.asm"),
-    ("haiend.stats", "haiend.refine"),
+    ("haiend.stats", "haiend.refine", "haiend.debug", "haiend.debug.tools", "haiend.debug.bounded"),
     ("haiend.microarch",),
     ("haiend.records.schemas", "haiend.records.anonymise"),
     ("haiend.machine", "haiend.cbuild", "haiend.mpi", "haiend.sizes", "haiend.tune", "haiend.profile", "haiend.localslurm", "haiend.jobs"),

@@ -1,0 +1,47 @@
+"""haiend.debug.tools says in one sentence what is missing; haiend.debug.bounded leaves nothing running."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from haiend.debug import bounded, tools
+
+
+def test_a_missing_program_is_named_with_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    reason = tools._program("valgrind")()
+    assert reason is not None and reason.startswith("valgrind is not installed") and "apt-get install valgrind" in reason
+    assert reason.endswith(".") and "\n" not in reason
+
+
+def test_probes_answer_none_or_one_sentence() -> None:
+    for requirement in (tools.GDB, tools.VALGRIND, tools.PTRACE, tools.PYTHON_GDB, tools.ASAN, tools.UBSAN, tools.TSAN):
+        reason = requirement.missing()
+        assert reason is None or (reason.endswith(".") and "\n" not in reason), (requirement.name, reason)
+
+
+@pytest.mark.skipif(tools.PTRACE.missing() is not None, reason="ptrace is refused here, so there is nothing to compare")
+def test_ptrace_probe_agrees_with_gdb() -> None:
+    if tools.GDB.missing() is not None:
+        pytest.skip(tools.GDB.missing())
+    done = bounded.run(["gdb", "-batch", "-ex", "run", "--args", "/bin/true"], 60)
+    assert done.returncode == 0 and "exited normally" in done.output, done.output
+
+
+def test_a_run_past_its_limit_is_killed_with_everything_it_started() -> None:
+    seen: list[list[int]] = []
+    done = bounded.run(["bash", "-c", "sleep 60 & sleep 60 & wait"], 1.0, on_timeout=lambda g: seen.append(bounded.group_members(g)))
+    assert done.timed_out and done.returncode is None and done.seconds < 30
+    assert len(seen[0]) == 3  # bash and its two sleeps, seen before the kill
+    deadline = time.monotonic() + 5
+    while any(os.path.exists(f"/proc/{pid}") and bounded.group_members(seen[0][0]) for pid in seen[0]):
+        assert time.monotonic() < deadline, "processes of a killed run are still alive"
+        time.sleep(0.05)
+
+
+def test_a_run_that_ends_reports_status_and_output() -> None:
+    done = bounded.run(["bash", "-c", "echo out; echo err >&2; exit 3"], 30)
+    assert (done.returncode, done.stdout, done.stderr, done.timed_out) == (3, "out\n", "err\n", False)
