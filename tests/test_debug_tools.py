@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 
 import pytest
 
-from haiend.debug import bounded, tools
+from haiend.debug import bounded, stacks, tools
 
 
 def test_a_missing_program_is_named_with_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -45,3 +47,19 @@ def test_a_run_past_its_limit_is_killed_with_everything_it_started() -> None:
 def test_a_run_that_ends_reports_status_and_output() -> None:
     done = bounded.run(["bash", "-c", "echo out; echo err >&2; exit 3"], 30)
     assert (done.returncode, done.stdout, done.stderr, done.timed_out) == (3, "out\n", "err\n", False)
+
+
+@pytest.mark.parametrize("dump", [stacks.with_gdb, stacks.with_py_spy], ids=["gdb", "py-spy"])
+def test_the_stack_of_a_waiting_python_names_its_function(dump) -> None:
+    program = "import time\ndef waiting_in_here(seconds):\n    time.sleep(seconds)\nprint('ready', flush=True)\nwaiting_in_here(120)\n"
+    child = subprocess.Popen([sys.executable, "-c", program], stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert child.stdout.readline() == "ready\n"
+        stack = dump(child.pid)
+        if stack.missing is not None and (tools.PTRACE.missing() or tools.GDB.missing() or tools.PY_SPY.missing()):
+            pytest.skip(stack.missing)
+        assert stack.ok, stack.missing
+        assert "waiting_in_here" in stack.text, stack.text[-2000:]
+    finally:
+        bounded.kill_group(child.pid)
+        child.wait(timeout=30)

@@ -19,6 +19,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("haiend", "haiend.errors"),
     ("haiend.requirements", "haiend.atomic", "haiend.threads", "haiend.timing", "haiend.roofline", "haiend.asm"),
     ("haiend.stats", "haiend.refine", "haiend.debug", "haiend.debug.tools", "haiend.debug.bounded"),
+    ("haiend.debug.stacks",),
     ("haiend.microarch",),
     ("haiend.records.schemas", "haiend.records.anonymise"),
     ("haiend.machine", "haiend.cbuild", "haiend.mpi", "haiend.sizes", "haiend.tune", "haiend.profile", "haiend.localslurm", "haiend.jobs"),
