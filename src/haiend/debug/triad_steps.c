@@ -20,7 +20,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "triad_steps: cannot allocate %d elements\n", n);
         return 2;
     }
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++) { /* INIT */
         b[i] = 1.0 + i;
         c[i] = 0.5 * i;
     }
