@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("haiend.microarch",),
     ("haiend.records.schemas", "haiend.records.anonymise"),
     ("haiend.machine", "haiend.cbuild", "haiend.mpi", "haiend.sizes", "haiend.tune", "haiend.profile", "haiend.localslurm", "haiend.jobs"),
-    ("haiend.debug.programs", "haiend.debug.ptrace", "haiend.debug.kernel_debugger"),
+    ("haiend.debug.programs", "haiend.debug.ptrace", "haiend.debug.kernel_debugger", "haiend.debug.mixed_stack"),
     ("haiend.energy.rapl", "haiend.energy.nvml", "haiend.energy.estimate", "haiend.energy.carbon"),
     ("haiend.energy",),
     ("haiend.records.migrations",),
