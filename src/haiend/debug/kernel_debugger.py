@@ -74,8 +74,10 @@ class KernelDebugger:
         self._configured = False
         self._manager = KernelManager(kernel_name=self.kernel_name)
         try:
-            # the kernel writes each dumped cell under its temporary folder: ours, removed at the end
-            self._manager.start_kernel(env={**os.environ, "TMPDIR": self._folder})
+            # the kernel writes each dumped cell under its temporary folder: ours, removed at the end;
+            # its log (a warning about TCP without encryption, tracebacks) goes to a file there too
+            self._log = open(os.path.join(self._folder, "kernel.log"), "w")
+            self._manager.start_kernel(env={**os.environ, "TMPDIR": self._folder}, stderr=self._log)
             self.kernel_pids = [self._manager.provisioner.pid]
             self._client = self._manager.client()
             self._client.start_channels()
@@ -199,5 +201,7 @@ class KernelDebugger:
                 manager.shutdown_kernel(now=False)
             except Exception:  # a kernel that does not answer its shutdown request is killed
                 manager.shutdown_kernel(now=True)
+        if getattr(self, "_log", None):
+            self._log.close()
         if getattr(self, "_folder", None):
             shutil.rmtree(self._folder, ignore_errors=True)

@@ -7,8 +7,9 @@ pointer: the C function computes the triad of the stream kernel, prints ``ready 
 ``SECONDS``. While it sleeps, gdb, py-spy and faulthandler can be asked what it is doing.
 ``--null`` passes a NULL output array, so the C loop stops with SIGSEGV on its first store.
 
-:func:`start` runs it in a session of its own and returns once it waits; :func:`stop` kills the
-whole session.
+:func:`start` runs it in a session of its own and returns once it waits (:func:`launch` and
+:func:`wait_ready` are its two halves, to start several at once); :func:`stop` kills the whole
+session.
 """
 
 from __future__ import annotations
@@ -70,12 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def start(seconds: float = 60, n: int = 8, *, numba_debug: bool = False, timeout_s: float = 120) -> subprocess.Popen:
-    """Start the program in its own session and return when it waits inside the C kernel."""
+def launch(seconds: float = 60, n: int = 8, *, numba_debug: bool = False) -> subprocess.Popen:
+    """Start the program in a session of its own; :func:`wait_ready` then waits until it waits."""
     here = str(Path(__file__).resolve().parents[2])  # the folder holding this haiend package
     path = os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))
     options = ["--numba-debug"] if numba_debug else []
-    child = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "haiend.debug.mixed_stack", str(seconds), str(n), *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -83,6 +84,10 @@ def start(seconds: float = 60, n: int = 8, *, numba_debug: bool = False, timeout
         start_new_session=True,
         env={**os.environ, "PYTHONPATH": path},
     )
+
+
+def wait_ready(child: subprocess.Popen, timeout_s: float = 120) -> subprocess.Popen:
+    """Return ``child`` once it has printed ``ready`` (it is inside the C kernel); kill it on failure."""
     with selectors.DefaultSelector() as selector:
         selector.register(child.stdout, selectors.EVENT_READ)
         if not selector.select(timeout_s):
@@ -94,6 +99,11 @@ def start(seconds: float = 60, n: int = 8, *, numba_debug: bool = False, timeout
         stop(child)
         raise RuntimeError(f"the mixed-stack program did not start: {line.strip()} {error.strip()[-500:]}")
     return child
+
+
+def start(seconds: float = 60, n: int = 8, *, numba_debug: bool = False, timeout_s: float = 120) -> subprocess.Popen:
+    """Start the program in its own session and return when it waits inside the C kernel."""
+    return wait_ready(launch(seconds, n, numba_debug=numba_debug), timeout_s)
 
 
 def stop(child: subprocess.Popen) -> None:
