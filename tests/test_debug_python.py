@@ -64,7 +64,7 @@ needs_stack_tools = pytest.mark.skipif(
 @needs_stack_tools
 def test_the_stack_of_python_calling_numba_calling_c_is_read_from_outside() -> None:
     pytest.importorskip("numba", reason="Numba is not installed: pip install numba")
-    program = mixed_stack.start(seconds=120)
+    program = mixed_stack.start(seconds=120, also_debug=True)
     try:
         gdb = stacks.with_gdb(program.pid)
         spy = stacks.with_py_spy(program.pid)
@@ -75,8 +75,11 @@ def test_the_stack_of_python_calling_numba_calling_c_is_read_from_outside() -> N
         pytest.skip(gdb.missing)
     assert gdb.ok, gdb.missing
     assert "triad_then_wait" in gdb.text and "wait_kernel.c" in gdb.text  # the C frame, with its line
-    assert "numba_triad" in gdb.text  # the Numba frame: named through gdb's JIT interface
+    numba_frames = [line for line in gdb.text.splitlines() if line.startswith("#") and " in __main__::" in line and "numba_triad[" in line]
+    assert len(numba_frames) == 2  # one per thread: named through gdb's JIT interface
+    assert sum(line.rstrip().endswith("()") for line in numba_frames) == 1  # Numba's defaults: no line
+    assert sum("mixed_stack.py:" in line for line in numba_frames) == 1  # debug=True: its source line
     assert 'in run_step' in gdb.text  # py-bt: the Python frame that called it
     if spy.missing is None:
-        assert "run_step" in spy.text and "seconds: 120" in spy.text, spy.text
+        assert "run_step" in spy.text and "seconds: 120" in spy.text and "numba-debug" in spy.text, spy.text
 

@@ -9,6 +9,7 @@ told apart from the program's own output.
 
 from __future__ import annotations
 
+import platform
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +20,8 @@ from haiend.errors import HaiendError
 
 MARK = "@@haiend-stop"
 _VALUE = re.compile(r"^\$\d+ = (.*)$")
-_RIP = re.compile(r"^rip\s+(0x[0-9a-f]+)")
+_PC = re.compile(r"^(?:rip|pc)\s+(0x[0-9a-f]+)")
+PC = "rip" if platform.machine() in ("x86_64", "AMD64") else "pc"  # gdb's name for the instruction pointer
 
 
 @dataclass(frozen=True)
@@ -44,8 +46,8 @@ def batch(program: str | Path, commands: Sequence[str], args: Sequence[str] = ()
 def stops(
     program: str | Path, location: str, variables: Sequence[str], args: Sequence[str] = (), hits: int = 1, timeout_s: float = 60
 ) -> tuple[list[Stop], bounded.Finished]:
-    """Stop ``hits`` times at ``location``, printing ``rip`` and each variable, as one typed it into gdb."""
-    at_stop = ["echo " + MARK + "\\n", "info registers rip", *(f"print {name}" for name in variables)]
+    """Stop ``hits`` times at ``location``, printing the instruction pointer and each variable, as one would type it."""
+    at_stop = ["echo " + MARK + "\\n", f"info registers {PC}", *(f"print {name}" for name in variables)]
     commands = [f"break {location}", "run", *at_stop]
     for _ in range(hits - 1):
         commands += ["continue", *at_stop]
@@ -53,7 +55,7 @@ def stops(
     found: list[Stop] = []
     for block in finished.stdout.split(MARK + "\n")[1:]:
         lines = block.splitlines()
-        rip = next((int(m.group(1), 16) for line in lines if (m := _RIP.match(line))), None)
+        rip = next((int(m.group(1), 16) for line in lines if (m := _PC.match(line))), None)
         values = [m.group(1) for line in lines if (m := _VALUE.match(line))][: len(variables)]
         if rip is None or len(values) != len(variables):
             raise HaiendError(f"gdb's output at a stop could not be read: {block.strip()[:200]!r}.")

@@ -1,15 +1,16 @@
 """A Python program whose stack is Python, Numba and C at once, to be read from outside while it waits.
 
-``python -m haiend.debug.mixed_stack [--numba-debug] [--null] SECONDS N`` runs
-``run_step`` (Python), which calls ``numba_triad`` (compiled by Numba, with ``debug=True`` when
-asked), which calls ``triad_then_wait`` from ``wait_kernel.c`` through a ctypes function
-pointer: the C function computes the triad of the stream kernel, prints ``ready SUM`` and sleeps
-``SECONDS``. While it sleeps, gdb, py-spy and faulthandler can be asked what it is doing.
-``--null`` passes a NULL output array, so the C loop stops with SIGSEGV on its first store.
+``python -m haiend.debug.mixed_stack [--also-debug] [--null] SECONDS N`` runs
+``run_step`` (Python), which calls ``numba_triad`` (compiled by Numba), which calls
+``triad_then_wait`` from ``wait_kernel.c`` through a ctypes function pointer: the C function
+computes the triad of the stream kernel, prints ``ready SUM`` and sleeps ``SECONDS``. While it
+sleeps, gdb, py-spy and faulthandler can be asked what it is doing. ``--also-debug`` runs the same
+in a second thread, named ``numba-debug``, with the Numba function compiled with ``debug=True``
+(both are ``nogil``, so both threads wait in C at once); ``--null`` passes a NULL output array,
+so the C loop stops with SIGSEGV on its first store.
 
-:func:`start` runs it in a session of its own and returns once it waits (:func:`launch` and
-:func:`wait_ready` are its two halves, to start several at once); :func:`stop` kills the whole
-session.
+:func:`start` runs it in a session of its own and returns once every thread waits in C
+(:func:`launch` and :func:`wait_ready` are its two halves); :func:`stop` kills the whole session.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import os
 import selectors
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +48,7 @@ def numba_caller(debug: bool):
 
     kernel = c_kernel()
 
-    @njit(debug=debug)
+    @njit(debug=debug, nogil=True)
     def numba_triad(a_address, a, b, c, scalar, seconds):
         return kernel(a_address, b.ctypes.data, c.ctypes.data, scalar, a.size, seconds)
 
@@ -63,19 +66,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m haiend.debug.mixed_stack")
     parser.add_argument("seconds", type=float)
     parser.add_argument("n", type=int)
-    parser.add_argument("--numba-debug", action="store_true")
+    parser.add_argument("--also-debug", action="store_true")
     parser.add_argument("--null", action="store_true")
     options = parser.parse_args(argv)
-    total = run_step(numba_caller(options.numba_debug), options.n, options.seconds, options.null)
+    if options.also_debug:
+        debug_triad = numba_caller(True)
+        threading.Thread(
+            target=run_step, args=(debug_triad, options.n, options.seconds, options.null), name="numba-debug", daemon=True
+        ).start()
+    total = run_step(numba_caller(False), options.n, options.seconds, options.null)
     print(f"done {total!r}", flush=True)
     return 0
 
 
-def launch(seconds: float = 60, n: int = 8, *, numba_debug: bool = False) -> subprocess.Popen:
+def launch(seconds: float = 60, n: int = 8, *, also_debug: bool = False) -> subprocess.Popen:
     """Start the program in a session of its own; :func:`wait_ready` then waits until it waits."""
     here = str(Path(__file__).resolve().parents[2])  # the folder holding this haiend package
     path = os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))
-    options = ["--numba-debug"] if numba_debug else []
+    options = ["--also-debug"] if also_debug else []
     return subprocess.Popen(
         [sys.executable, "-m", "haiend.debug.mixed_stack", str(seconds), str(n), *options],
         stdout=subprocess.PIPE,
@@ -86,24 +94,26 @@ def launch(seconds: float = 60, n: int = 8, *, numba_debug: bool = False) -> sub
     )
 
 
-def wait_ready(child: subprocess.Popen, timeout_s: float = 120) -> subprocess.Popen:
-    """Return ``child`` once it has printed ``ready`` (it is inside the C kernel); kill it on failure."""
+def wait_ready(child: subprocess.Popen, threads: int = 1, timeout_s: float = 120) -> subprocess.Popen:
+    """Return ``child`` once ``threads`` threads have printed ``ready`` (they are in the C kernel); kill it on failure."""
+    deadline = time.monotonic() + timeout_s
     with selectors.DefaultSelector() as selector:
         selector.register(child.stdout, selectors.EVENT_READ)
-        if not selector.select(timeout_s):
-            stop(child)
-            raise TimeoutError(f"the mixed-stack program did not reach its C kernel within {timeout_s:g} s.")
-    line = child.stdout.readline()
-    if not line.startswith("ready"):
-        error = child.stderr.read() if child.poll() is not None else ""
-        stop(child)
-        raise RuntimeError(f"the mixed-stack program did not start: {line.strip()} {error.strip()[-500:]}")
+        for _ in range(threads):
+            if not selector.select(max(0.0, deadline - time.monotonic())):
+                stop(child)
+                raise TimeoutError(f"the mixed-stack program did not reach its C kernel within {timeout_s:g} s.")
+            line = child.stdout.readline()
+            if not line.startswith("ready"):
+                error = child.stderr.read() if child.poll() is not None else ""
+                stop(child)
+                raise RuntimeError(f"the mixed-stack program did not start: {line.strip()} {error.strip()[-500:]}")
     return child
 
 
-def start(seconds: float = 60, n: int = 8, *, numba_debug: bool = False, timeout_s: float = 120) -> subprocess.Popen:
-    """Start the program in its own session and return when it waits inside the C kernel."""
-    return wait_ready(launch(seconds, n, numba_debug=numba_debug), timeout_s)
+def start(seconds: float = 60, n: int = 8, *, also_debug: bool = False, timeout_s: float = 120) -> subprocess.Popen:
+    """Start the program in its own session and return when every thread waits inside the C kernel."""
+    return wait_ready(launch(seconds, n, also_debug=also_debug), 2 if also_debug else 1, timeout_s)
 
 
 def stop(child: subprocess.Popen) -> None:
