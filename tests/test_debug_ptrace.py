@@ -109,6 +109,17 @@ def test_bad_input_is_one_clear_sentence(kwargs, words) -> None:
     assert words in message and message.endswith(".") and "\n" not in message
 
 
+@pytest.mark.parametrize(
+    "flags, words",
+    [(("-g", "-O2"), "no fixed place in the stack frame"), (("-O0",), "no DWARF debugging information")],
+    ids=["optimised", "no-debug-info"],
+)
+def test_a_program_built_without_g_O0_is_refused_with_the_flag_to_use(flags, words) -> None:
+    with pytest.raises(HaiendError, match=words) as caught:
+        ptrace.run(programs.executable(programs.TRIAD, flags), LOCATION, ["i"])
+    assert str(caught.value).endswith(("-O0.", "-g.")) and "\n" not in str(caught.value)
+
+
 def test_a_line_without_code_names_the_nearest_lines_with_code() -> None:
     blank = LINE - 2  # the closing brace of the first loop: no instruction of its own at -O0
     with pytest.raises(HaiendError, match=rf"nearest lines with code: .*\b{LINE - 1}\b"):

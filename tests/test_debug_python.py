@@ -36,6 +36,7 @@ def nothing_left_running():
     assert not left, f"processes left running: {left}"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(kernel_debugger.missing() is not None, reason=kernel_debugger.missing() or "")
 def test_a_breakpoint_in_a_cell_reads_its_locals_and_the_kernel_is_gone_afterwards() -> None:
     with kernel_debugger.KernelDebugger(timeout_s=60) as debugger:
@@ -61,6 +62,7 @@ needs_stack_tools = pytest.mark.skipif(
 )
 
 
+@pytest.mark.slow
 @needs_stack_tools
 def test_the_stack_of_python_calling_numba_calling_c_is_read_from_outside() -> None:
     pytest.importorskip("numba", reason="Numba is not installed: pip install numba")

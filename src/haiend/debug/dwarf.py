@@ -35,13 +35,14 @@ DW_OP_FBREG, DW_OP_CALL_FRAME_CFA = 0x91, 0x9C
 
 @dataclass(frozen=True)
 class Variable:
-    """A local variable as DWARF describes it: ``frame_offset`` bytes from its function's frame base."""
+    """A local variable as DWARF describes it: ``frame_offset`` bytes from its function's frame base,
+    or None when its location is something else (a register, a list of ranges: optimised code)."""
 
     name: str
     type_name: str
     size: int
     encoding: int | None  # DW_ATE_* of a base type; None for a pointer
-    frame_offset: int
+    frame_offset: int | None
     function: str
 
     def decode(self, raw: bytes) -> int | float:
@@ -183,9 +184,10 @@ def variables_at(path: str | Path, address: int) -> dict[str, Variable]:
                         scopes.append(die)
                     elif die.tag in ("DW_TAG_variable", "DW_TAG_formal_parameter"):
                         location = _attr(die, "DW_AT_location")
-                        if not isinstance(location, list) or not location or location[0] != DW_OP_FBREG:
-                            continue  # optimised code: a register, a location list; -O0 has none
-                        offset = _sleb128(location[1:])
+                        if _attr(die, "DW_AT_name") is None or location is None:
+                            continue  # unnamed, or optimised away entirely
+                        at_frame = isinstance(location, list) and location and location[0] == DW_OP_FBREG
+                        offset = _sleb128(location[1:]) if at_frame else None  # else a register, a location list
                         type_name, size, encoding = _type(die)
                         var = _attr(die, "DW_AT_name").decode()
                         found[var] = Variable(var, type_name, size, encoding, offset, name)

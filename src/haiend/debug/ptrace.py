@@ -202,6 +202,12 @@ def run(
         raise HaiendError(
             f"{', '.join(unknown)} is not a local variable at {location} (there: {', '.join(sorted(scope)) or 'none'})."
         )
+    moving = [name for name in variables if scope[name].frame_offset is None]
+    if moving:
+        raise HaiendError(
+            f"{', '.join(moving)} {'has' if len(moving) == 1 else 'have'} no fixed place in the stack frame at "
+            f"{location} (optimised code keeps a variable in registers or moves it): build the program with -O0."
+        )
     rule = dwarf.frame_rule(program, elf_address)
 
     start = time.perf_counter()
