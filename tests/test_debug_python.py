@@ -42,9 +42,10 @@ def test_a_breakpoint_in_a_cell_reads_its_locals_and_the_kernel_is_gone_afterwar
     with kernel_debugger.KernelDebugger(timeout_s=60) as debugger:
         folder = Path(debugger.info["tmpFilePrefix"])
         stops, reply = debugger.run_cell(CELL, [4], max_stops=2)
+        unreached, second = debugger.run_cell("def never():\n    return 1\n\nvalue = 2\n", [2])
         kernel = debugger.kernel_pids[0]
         assert alive(kernel) and folder.is_dir()
-    assert reply["status"] == "ok"
+    assert reply["status"] == "ok" and second["status"] == "ok" and unreached == []
     assert [(s.reason, s.function, s.line) for s in stops] == [("breakpoint", "triad_sum", 4)] * 2
     assert [s.locals["i"] for s in stops] == ["0", "1"]
     assert [float(s.locals["total"]) for s in stops] == [0.0, 1.0 + 3.0 * 0.5]
