@@ -55,6 +55,7 @@ def test_a_deadlock_is_caught_by_the_time_limit_with_every_rank_in_send(nothing_
         assert rank.stack.ok, rank.stack.missing
         assert rank.innermost is not None and rank.innermost[0] == "exchange"
         assert rank.source.startswith("comm.Send("), rank.stack.text
+    assert sorted(rank.local("rank") for rank in job.ranks) == ["0", "1", "2"]
 
 
 @pytest.mark.parametrize("method", ["sendrecv", "nonblocking"])

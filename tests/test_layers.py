@@ -20,7 +20,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("haiend.requirements", "haiend.atomic", "haiend.threads", "haiend.timing", "haiend.roofline", "haiend.asm"),
     ("haiend.stats", "haiend.refine", "haiend.debug", "haiend.debug.tools", "haiend.debug.bounded"),
     ("haiend.debug.stacks", "haiend.debug.races", "haiend.debug.prange_sums", "haiend.debug.mpi_exchange",
-     "haiend.debug.mpi_eager", "haiend.debug.mpi_mistakes", "haiend.debug.cudasim_kernels"),
+     "haiend.debug.mpi_eager", "haiend.debug.mpi_mistakes", "haiend.debug.cudasim_kernels", "haiend.debug.gpu"),
     ("haiend.microarch",),
     ("haiend.records.schemas", "haiend.records.anonymise"),
     ("haiend.machine", "haiend.cbuild", "haiend.mpi", "haiend.sizes", "haiend.tune", "haiend.profile", "haiend.localslurm", "haiend.jobs"),

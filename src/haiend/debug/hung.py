@@ -30,6 +30,7 @@ from haiend.debug import bounded, stacks
 from haiend.errors import HaiendError
 from haiend.mpi import RANK_VARIABLES
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # py-spy colours its dump when the environment asks for colour (a Jupyter kernel does)
 _PY_SPY_FRAME = re.compile(r"^\s{4}(\S+) \((.+?):(\d+)\)$")
 
 
@@ -47,6 +48,16 @@ class RankStack:
         if self.innermost is None:
             return ""
         return linecache.getline(self.innermost[1], self.innermost[2]).strip()
+
+    def local(self, name: str) -> str | None:
+        """The value py-spy showed for variable ``name`` of the innermost frame (``--locals``), as text."""
+        for line in plain(self.stack.text).splitlines():
+            if _PY_SPY_FRAME.match(line) and self.innermost and f"{self.innermost[0]} (" not in line:
+                break  # past the innermost frame of our code
+            found = re.match(rf"^\s+{re.escape(name)}: (.+)$", line)
+            if found:
+                return found.group(1)
+        return None
 
 
 @dataclass(frozen=True)
@@ -102,9 +113,14 @@ def rank_pids(launcher: int, module: str) -> list[int]:
     return ranks
 
 
+def plain(text: str) -> str:
+    """``text`` without terminal colour codes."""
+    return _ANSI.sub("", text)
+
+
 def innermost_frame(dump: str, source_file: str) -> tuple[str, str, int] | None:
     """The deepest frame of a py-spy dump that lies in ``source_file``: (function, path, line)."""
-    for line in dump.splitlines():
+    for line in plain(dump).splitlines():
         found = _PY_SPY_FRAME.match(line)
         if found and Path(source_file).as_posix().endswith(found.group(2)):
             return found.group(1), source_file, int(found.group(3))

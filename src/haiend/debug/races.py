@@ -127,11 +127,24 @@ def build(folder: str | os.PathLike, sanitize: bool) -> Path:
     return program
 
 
-def run(program: str | os.PathLike, mode: str, n: int, *, repeats: int = 1, threads: int = 2, timeout_s: float = 60) -> Sum:
-    """Run ``program MODE N REPEATS`` on ``threads`` OpenMP threads; its sum, best time and TSan reports."""
+def run(
+    program: str | os.PathLike,
+    mode: str,
+    n: int,
+    *,
+    repeats: int = 1,
+    threads: int = 2,
+    suppressions: str | os.PathLike | None = None,
+    timeout_s: float = 60,
+) -> Sum:
+    """Run ``program MODE N REPEATS`` on ``threads`` OpenMP threads; its sum, best time and TSan reports.
+
+    ``suppressions`` names a TSan suppressions file (lines such as ``race:libgomp.so.1``).
+    """
     if mode not in MODES:
         raise HaiendError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}.")
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "TSAN_OPTIONS": "halt_on_error=0"}
+    options = "halt_on_error=0" + (f" suppressions={os.fspath(suppressions)}" if suppressions else "")
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "TSAN_OPTIONS": options}
     done = bounded.run([os.fspath(program), mode, str(n), str(repeats)], timeout_s, env=env)
     found = re.search(r"sum=(\S+) seconds=(\S+)", done.stdout)
     total, seconds = (float(found.group(1)), float(found.group(2))) if found else (None, None)
