@@ -30,3 +30,22 @@ def test_pdb_stops_in_one_simulated_thread_and_reads_its_locals() -> None:
     done = bounded.run([*PROGRAM, "step", "5"], 60, env=SIMULATOR, stdin=commands)
     assert done.returncode == 0 and not done.timed_out, done.output
     assert "(Pdb) (5, 1, 1)" in done.stdout and "(Pdb) 6.0" in done.stdout, done.stdout
+
+
+def test_a_missing_compute_sanitizer_is_one_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    from haiend.debug import gpu
+
+    monkeypatch.setattr(gpu, "compute_sanitizer", lambda: None)
+    reason = gpu._probe()
+    assert reason.startswith("compute-sanitizer is not installed here") and "nvidia-cuda-sanitizer-api-cu12" in reason
+    assert reason.endswith(".") and "\n" not in reason
+
+
+def test_memcheck_reports_the_seeded_read_on_a_gpu() -> None:
+    from haiend.debug import gpu
+
+    reason = gpu.COMPUTE_SANITIZER.missing()
+    if reason is not None:
+        pytest.skip(reason)
+    done = gpu.check([*PROGRAM, "oob"], tool="memcheck", timeout_s=300)
+    assert "Invalid __global__ read of size 8" in done.output, done.output[-3000:]

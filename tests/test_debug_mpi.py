@@ -74,3 +74,11 @@ def test_an_unknown_stack_tool_is_one_sentence() -> None:
 
     with pytest.raises(HaiendError, match="unknown stack tool 'perf'"):
         hung.run_job(EXCHANGE, 2, ["sendrecv", "8"], dump="perf")
+
+
+@pytest.mark.skipif(tools.missing(tools.GDB, tools.PTRACE) is not None, reason=str(tools.missing(tools.GDB, tools.PTRACE)))
+def test_gdb_shows_the_mpi_call_under_the_python_line(nothing_left_running) -> None:
+    job = hung.run_job(EXCHANGE, 2, ["blocking", "100000"], timeout_s=3, dump="gdb")
+    assert job.hung and len(job.ranks) == 2
+    for rank in job.ranks:
+        assert rank.stack.ok and "PMPI_Send" in rank.stack.text, rank.stack.text[-2000:]
