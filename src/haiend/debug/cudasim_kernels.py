@@ -3,13 +3,13 @@
     NUMBA_ENABLE_CUDASIM=1 python -m haiend.debug.cudasim_kernels oob|fixed|step THREAD
 
 ``shift`` reads ``x[i + 1]`` for every ``i < out.size``: the last thread reads one past the end
-of ``x`` (the seeded bug); ``shift_fixed`` guards with ``i + 1 < x.size``. The simulator runs
-every CUDA thread as a Python thread on NumPy arrays, so indexing is checked as NumPy checks it
-and the IndexError names the thread (``tid``) and block (``ctaid``). ``step THREAD`` runs the
-fixed kernel with ``STOP_AT = THREAD``: that thread calls ``breakpoint()`` (pdb, reading its
-commands from stdin) on its way through the kernel. On a real GPU (and with ``numba.cuda.jit`` compiling for it)
-``breakpoint()`` does not exist: stepping is a simulator feature. Prints ``out=[...]`` when the
-kernel finishes.
+of ``x`` (the seeded bug); ``shift_fixed`` guards with ``i + 1 < x.size``. Modes ``oob`` and
+``fixed`` run on a GPU too (under compute-sanitizer, for instance). The simulator runs every CUDA
+thread as a Python thread on NumPy arrays, so indexing is checked as NumPy checks it, and the
+IndexError names the thread (``tid``) and block (``ctaid``). ``step THREAD`` runs
+``shift_stepped``, the fixed kernel plus a ``breakpoint()`` in thread ``STOP_AT = THREAD`` (pdb,
+reading its commands from stdin): a simulator-only kernel, as device code has no ``breakpoint()``.
+Prints ``out=[...]`` when the kernel finishes.
 """
 
 from __future__ import annotations
@@ -35,6 +35,14 @@ def shift(x, out):
 def shift_fixed(x, out):
     i = cuda.grid(1)
     if i < out.size:
+        out[i] = x[i + 1] if i + 1 < x.size else 0.0
+
+
+@cuda.jit
+def shift_stepped(x, out):
+    """``shift_fixed`` with a pdb stop in thread STOP_AT: simulator only (device code has no breakpoint())."""
+    i = cuda.grid(1)
+    if i < out.size:
         if i == STOP_AT:
             breakpoint()
         out[i] = x[i + 1] if i + 1 < x.size else 0.0
@@ -52,7 +60,8 @@ def main(argv: list[str]) -> int:
         STOP_AT = int(argv[1])
     x = np.arange(BLOCKS * THREADS, dtype=np.float64)
     out = np.zeros_like(x)
-    (shift if argv[0] == "oob" else shift_fixed)[BLOCKS, THREADS](x, out)
+    kernel = {"oob": shift, "fixed": shift_fixed, "step": shift_stepped}[argv[0]]
+    kernel[BLOCKS, THREADS](x, out)
     print(f"out={out.tolist()}", flush=True)
     return 0
 
