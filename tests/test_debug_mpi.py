@@ -76,6 +76,7 @@ def test_an_unknown_stack_tool_is_one_sentence() -> None:
         hung.run_job(EXCHANGE, 2, ["sendrecv", "8"], dump="perf")
 
 
+@pytest.mark.slow  # gdb reads each rank's symbols: seconds per rank
 @pytest.mark.skipif(tools.missing(tools.GDB, tools.PTRACE) is not None, reason=str(tools.missing(tools.GDB, tools.PTRACE)))
 def test_gdb_shows_the_mpi_call_under_the_python_line(nothing_left_running) -> None:
     job = hung.run_job(EXCHANGE, 2, ["blocking", "100000"], timeout_s=3, dump="gdb")
