@@ -1,0 +1,79 @@
+"""A C source built into a program or a shared library with the flags a tool needs, cached.
+
+:mod:`haiend.cbuild` builds a library and loads it into this process with ctypes. A library
+built with AddressSanitizer must not be loaded that way (its runtime has to come first in the
+process, so it runs in a child with the runtime preloaded), and valgrind and the sanitizers also
+need standalone programs: this module only compiles, into the same cache folder, and hands back
+the path. The name holds a hash of the source, the flags and the compiler, so a changed source or
+flag builds anew; the compiler writes a temporary file that replaces the target only on success
+(:mod:`haiend.atomic`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from haiend import atomic, cbuild
+from haiend.errors import HaiendError
+from haiend.requirements import c_compiler
+
+MEMORY_BUGS = Path(__file__).with_name("memory_bugs.c")
+DEBUG_FLAGS = ("-g", "-O0")  # a build to hunt a bug with: every line where it is written
+FIXED = "-DHAIEND_FIXED"  # the seeded sources' switch to their corrected lines
+
+
+def build(source: str | Path, flags: Sequence[str] = DEBUG_FLAGS, *, shared: bool = False) -> Path:
+    """Compile ``source`` with ``flags`` into a program (or a shared library) and return its path."""
+    cc = c_compiler()
+    if cc is None:
+        raise HaiendError("no C compiler was found: install gcc (Debian: apt-get install gcc) or set CC.")
+    source = Path(source)
+    flags = tuple(flags) + (("-shared", "-fPIC") if shared else ())
+    key = hashlib.sha256(
+        b"\0".join(
+            [
+                source.read_bytes(),
+                shlex.join(flags).encode(),
+                cc.encode(),
+                cbuild._compiler_identity(cc).encode(),
+            ]
+        )
+    ).hexdigest()[:16]
+    target = cbuild.cache_dir() / "debug" / f"{source.stem}-{key}{'.so' if shared else ''}"
+    if not target.exists():
+        with atomic.replacing(target, mode=0o777) as tmp:
+            done = subprocess.run(
+                [cc, *flags, str(source), "-o", str(tmp)], capture_output=True, text=True, timeout=300
+            )
+            if done.returncode != 0:
+                lines = done.stderr.strip().splitlines() or ["no message"]
+                first = next((line for line in lines if "error:" in line.lower()), lines[0])
+                raise HaiendError(f"compiling {source.name} with {shlex.join(flags)} failed: {first}")
+    return target
+
+
+def seeded_line(source: str | Path, tag: str) -> int:
+    """The line of ``source`` marked ``/* seeded: TAG */`` (the first, when the mark repeats)."""
+    for number, text in enumerate(Path(source).read_text(encoding="utf-8").splitlines(), start=1):
+        if f"/* seeded: {tag} */" in text:
+            return number
+    raise HaiendError(f"{Path(source).name} has no line marked 'seeded: {tag}'.")
+
+
+# Python calling memory_bugs.c's smooth through ctypes (the library's path is sys.argv[1]). The
+# arrays are ctypes arrays, not NumPy's: importing NumPy under valgrind takes seconds.
+SMOOTH_FROM_PYTHON = """
+import ctypes, sys
+lib = ctypes.CDLL(sys.argv[1])
+n = 100
+Row = ctypes.c_double * n
+u, out = Row(*(float(i % 7) for i in range(n))), Row()
+lib.smooth.argtypes = [Row, Row, ctypes.c_long]
+lib.smooth.restype = None
+lib.smooth(u, out, n)
+print("out[n-2] =", out[n - 2])
+"""
