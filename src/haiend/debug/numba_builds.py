@@ -6,8 +6,8 @@ runs its loop one point too far and reads ``u[n]``. Numba does not check indices
 the index with the extent and raise ``IndexError`` naming it. ``debug=True`` emits DWARF for the
 JIT code (gdb can show the source line and the locals); with ``NUMBA_OPT=0`` LLVM keeps every
 variable instead of optimising it away. ``NUMBA_*`` settings are read when Numba is imported, so
-``python -m haiend.debug.numba_builds BUILD N REPS`` times one build in a process of its own and
-prints ``{"best": seconds, "settings": {...}}`` (the settings it ran with).
+``python -m haiend.debug.numba_builds BUILD[,BUILD...] N REPS`` times builds in a process of its own and
+prints a line of JSON for each: its best time, the settings it ran with, and facts about its code.
 """
 
 from __future__ import annotations
@@ -61,6 +61,18 @@ def settings() -> dict[str, object]:
     }
 
 
+def code_facts(kernel) -> dict[str, object]:
+    """How many instructions the compiled kernel has, and whether its hot loop uses packed (SIMD) arithmetic."""
+    from haiend import asm
+
+    function = asm.kernel_function(kernel.inspect_asm(kernel.signatures[0]))
+    loop = asm.hot_loop(function)
+    return {
+        "instructions": sum(asm.mnemonics(function).values()),
+        "packed loop": bool(loop and asm.has_packed(loop)),
+    }
+
+
 def best_time(build: str, n: int, reps: int) -> dict[str, object]:
     """The best of ``reps`` calls of the fixed stencil built as ``build`` (after a compiling call), and the settings."""
     kernel = compiled(smooth, build)
@@ -72,7 +84,7 @@ def best_time(build: str, n: int, reps: int) -> dict[str, object]:
         start = time.perf_counter()
         kernel(u, out)
         best = min(best, time.perf_counter() - start)
-    return {"best": best, "settings": settings()}
+    return {"build": build, "best": best, "settings": settings(), "code": code_facts(kernel)}
 
 
 def main(argv: list[str]) -> int:
@@ -80,13 +92,20 @@ def main(argv: list[str]) -> int:
         row, _ = row_and_neighbour(8)
         print("out =", compiled(smooth_one_too_far, "normal")(row, np.zeros_like(row)).tolist(), flush=True)
         return 0
-    if len(argv) != 3 or argv[0] not in OPTIONS:
+    builds = argv[0].split(",") if argv else []
+    if (
+        len(argv) != 3
+        or not builds
+        or any(b not in OPTIONS for b in builds)
+        or not all(a.isdigit() for a in argv[1:])
+    ):
         print(
-            f"usage: python -m haiend.debug.numba_builds {'|'.join(OPTIONS)} N REPS, or seeded",
+            f"usage: python -m haiend.debug.numba_builds BUILD[,BUILD...] N REPS (BUILD: {', '.join(OPTIONS)}), or seeded",
             file=sys.stderr,
         )
         return 2
-    print(json.dumps(best_time(argv[0], int(argv[1]), int(argv[2]))))
+    for build in builds:
+        print(json.dumps(best_time(build, int(argv[1]), int(argv[2]))), flush=True)
     return 0
 
 

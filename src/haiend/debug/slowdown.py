@@ -30,6 +30,7 @@ class Cost:
     seconds: float | None
     missing: str | None = None
     settings: dict | None = None  # for a Numba build: the NUMBA_* settings its process had
+    code: dict | None = None  # for a Numba build: its instruction count and whether its loop is packed
 
 
 def c_costs(n: int = 100_000, reps: int = 20, timeout_s: float = 120) -> dict[str, Cost]:
@@ -71,18 +72,23 @@ def _best(stdout: str) -> float:
 def numba_costs(n: int = 200_000, reps: int = 20, timeout_s: float = 120) -> dict[str, Cost]:
     """The fixed Numba stencil: normal, ``boundscheck=True``, and ``debug=True`` with ``NUMBA_OPT=0``."""
     costs: dict[str, Cost] = {}
-    for build, extra_env in (
-        ("normal", {}),
-        ("boundscheck", {}),
+    for builds, extra_env in (
+        ("normal,boundscheck", {}),  # the same settings: one process
         ("debug", {"NUMBA_OPT": "0", "NUMBA_EXTEND_VARIABLE_LIFETIMES": "1"}),
     ):
         env = {**os.environ, "NUMBA_NUM_THREADS": "1", **extra_env}
-        argv = [sys.executable, "-m", "haiend.debug.numba_builds", build, str(n), str(reps)]
+        argv = [sys.executable, "-m", "haiend.debug.numba_builds", builds, str(n), str(reps)]
         done = bounded.run(argv, timeout_s, env=env)
         if done.returncode != 0:
-            raise HaiendError(f"timing the Numba build '{build}' failed: {done.output.strip()[-300:]}")
-        result = json.loads(done.stdout.strip().splitlines()[-1])
-        costs[build] = Cost(numba_builds.DESCRIPTION[build], result["best"], settings=result["settings"])
+            raise HaiendError(f"timing the Numba builds '{builds}' failed: {done.output.strip()[-300:]}")
+        for line in done.stdout.strip().splitlines():
+            result = json.loads(line)
+            costs[result["build"]] = Cost(
+                numba_builds.DESCRIPTION[result["build"]],
+                result["best"],
+                settings=result["settings"],
+                code=result["code"],
+            )
     return costs
 
 
