@@ -3,14 +3,12 @@ file:line, stays quiet on the fixed build, and misses what the chapter says it m
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from haiend.debug import memcheck, programs, sanitizers, slowdown, tools
 from haiend.debug.reports import Report
 from haiend.requirements import Requirement
+from helpers import live_children
 
 SOURCE = programs.MEMORY_BUGS
 N = "100"
@@ -20,24 +18,10 @@ def line(tag: str) -> int:
     return programs.seeded_line(SOURCE, tag)
 
 
-def children() -> list[int]:
-    """Live processes whose parent is this test process (from /proc)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == os.getpid() and fields[0] != "Z":
-                found.append(int(entry))
-    return found
-
-
 @pytest.fixture(autouse=True)
 def nothing_left_running():
     yield
-    assert children() == [], "a tool's process outlived its test"
+    assert live_children() == [], "a tool's process outlived its test"
 
 
 def ran(report: Report) -> Report:
