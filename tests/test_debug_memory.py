@@ -3,9 +3,11 @@ file:line, stays quiet on the fixed build, and misses what the chapter says it m
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from haiend.debug import memcheck, programs, sanitizers, slowdown, tools
+from haiend.debug import bounded, memcheck, programs, sanitizers, slowdown, tools
 from haiend.debug.reports import Report
 from haiend.requirements import Requirement
 from helpers import live_children
@@ -141,6 +143,20 @@ READ of size 8 at 0x6 thread T0
         and write.at("a.c", 3)
         and write.lines == ("Invalid write of size 4", "   at f (a.c:3)")
     )
+
+
+def test_an_unreadable_valgrind_report_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    if tools.VALGRIND.missing() is not None:
+        pytest.skip(tools.VALGRIND.missing())
+
+    def half_written(argv, timeout_s, env=None):  # valgrind "ran" and left a truncated XML file
+        xml = next(a.split("=", 1)[1] for a in argv if a.startswith("--xml-file="))
+        Path(xml).write_text("<valgrindoutput><error><kind>InvalidRead")
+        return bounded.Finished(tuple(argv), 0, "", "", 0.1, False)
+
+    monkeypatch.setattr(bounded, "run", half_written)
+    report = memcheck.run(["/bin/true"])
+    assert report.missing.startswith("valgrind's XML report could not be read (") and report.findings == ()
 
 
 def test_costs_are_measured_for_every_tool_here() -> None:

@@ -55,7 +55,16 @@ def run(argv: Sequence[str], *, python: bool = False, timeout_s: float = 60) -> 
             return Report(
                 TOOL, run=done, missing=f"valgrind wrote no report ({first}).", command=tuple(command)
             )
-        return Report(TOOL, parse(xml.read_text(errors="replace")), done, command=tuple(command))
+        try:
+            findings = parse(xml.read_text(errors="replace"))
+        except ElementTree.ParseError as error:
+            return Report(
+                TOOL,
+                run=done,
+                missing=f"valgrind's XML report could not be read ({error}).",
+                command=tuple(command),
+            )
+        return Report(TOOL, findings, done, command=tuple(command))
 
 
 def run_program(

@@ -101,7 +101,7 @@ def _run(argv: list[str], sanitizer: str, extra_env: Mapping[str, str], timeout_
 
 
 def _frames(lines: Sequence[str]) -> tuple[list[Frame], list[str]]:
-    """The frames of the first stack in ``lines``, and the lines of those with a source file."""
+    """The frames of the first stack in ``lines``, and the lines of those whose source file is here."""
     frames, shown = [], []
     for line in lines:
         match = _FRAME.match(line)
@@ -111,12 +111,10 @@ def _frames(lines: Sequence[str]) -> tuple[list[Frame], list[str]]:
             continue
         function, file, number = match.groups()
         frames.append(Frame(function, file, int(number) if number else None))
-        if (
-            file is not None
-            and not file.startswith(("../", "/tmp/python-build"))
-            and "libsanitizer" not in file
-        ):
-            shown.append(line.rstrip())
+        if file is not None and Path(file).is_absolute() and Path(file).is_file():
+            shown.append(
+                line.rstrip()
+            )  # code whose source is on this machine: ours, not libc's or the runtime's
     return frames, shown
 
 
