@@ -61,7 +61,7 @@ def default_flags() -> tuple[str, ...]:
 
 
 @functools.cache
-def _compiler_identity(cc: str) -> str:
+def compiler_identity(cc: str) -> str:
     try:
         out = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -84,7 +84,7 @@ def build(
     flags = tuple(flags) if flags is not None else default_flags()
     text = source.read_bytes()
     key = hashlib.sha256(
-        b"\0".join([text, " ".join(flags + extra).encode(), cc.encode(), _compiler_identity(cc).encode()])
+        b"\0".join([text, " ".join(flags + extra).encode(), cc.encode(), compiler_identity(cc).encode()])
     ).hexdigest()[:16]
     target = cache_dir() / f"{source.stem}-{key}.so"
     command = (cc, *flags, "-shared", "-fPIC", str(source), "-o", str(target), *extra)

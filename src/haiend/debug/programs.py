@@ -1,8 +1,12 @@
-"""Build the chapter's small C programs into executables for a debugger, cached like kernels.
+"""A C source built into a program or a shared library with the flags a tool needs, cached.
 
-:mod:`haiend.cbuild` makes shared libraries for ctypes; a debugger demonstration needs a whole
-program with a ``main`` to start, stop and read. The executable's name is a hash of the source,
-the flags and the compiler's version, under the same cache folder, written atomically.
+:mod:`haiend.cbuild` builds a library and loads it into this process with ctypes. A debugger
+needs a whole program with a ``main`` to start, stop and read; a library built with
+AddressSanitizer must not be loaded into this process (its runtime has to come first, so it runs
+in a child with the runtime preloaded); valgrind and the sanitizers also need standalone programs.
+So this module only compiles, into the same cache folder, and hands back the path. The name holds
+a hash of the source, the flags and the compiler, so a changed source or flag builds anew; the
+compiler writes a temporary file that replaces the target only on success (:mod:`haiend.atomic`).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import shlex
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 from haiend import atomic, cbuild
@@ -18,7 +23,37 @@ from haiend.requirements import c_compiler
 
 HERE = Path(__file__).resolve().parent
 TRIAD = HERE / "triad_steps.c"  # the triad loop of the stream kernel as a standalone main
-DEBUG_FLAGS = ("-g", "-O0")
+MEMORY_BUGS = HERE / "memory_bugs.c"  # seeded memory errors in a piece of the stencil
+DEBUG_FLAGS = ("-g", "-O0")  # a build to hunt a bug with: every line where it is written
+FIXED = "-DHAIEND_FIXED"  # the seeded sources' switch to their corrected lines
+
+
+def build(source: str | Path, flags: Sequence[str] = DEBUG_FLAGS, *, shared: bool = False) -> Path:
+    """Compile ``source`` with ``flags`` into a program (or a shared library) and return its path."""
+    cc = c_compiler()
+    if cc is None:
+        raise HaiendError("no C compiler was found: install gcc (Debian: apt-get install gcc) or set CC.")
+    source = Path(source)
+    if not source.is_file():
+        raise HaiendError(f"the C source {source} does not exist.")
+    flags = tuple(flags) + (("-shared", "-fPIC") if shared else ())
+    parts = [source.read_bytes(), shlex.join(flags).encode(), cc.encode(), cbuild.compiler_identity(cc).encode()]
+    key = hashlib.sha256(b"\0".join(parts)).hexdigest()[:16]
+    target = cbuild.cache_dir() / "debug" / f"{source.stem}-{key}{'.so' if shared else ''}"
+    if not target.exists():
+        with atomic.replacing(target, mode=0o755) as tmp:
+            command = [cc, *flags, str(source), "-o", str(tmp)]
+            done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+            if done.returncode != 0:
+                lines = done.stderr.strip().splitlines() or ["no message"]
+                first = next((line for line in lines if "error:" in line.lower()), lines[0])
+                raise HaiendError(f"compiling {source.name} failed ({shlex.join(command)}): {first}")
+    return target
+
+
+def executable(source: str | Path = TRIAD, flags: Sequence[str] = DEBUG_FLAGS, *, pie: bool = True) -> Path:
+    """A program for a debugger: ``source`` built with ``flags`` as a position-independent executable or not."""
+    return build(source, (*flags, "-pie", "-fPIE") if pie else (*flags, "-no-pie", "-fno-pie"))
 
 
 def marked_line(source: str | Path, marker: str) -> int:
@@ -29,23 +64,24 @@ def marked_line(source: str | Path, marker: str) -> int:
     return lines[0]
 
 
-def executable(source: str | Path = TRIAD, flags: tuple[str, ...] = DEBUG_FLAGS, *, pie: bool = True) -> Path:
-    """Compile ``source`` into a program with ``flags`` (PIE or not) and return its path."""
-    cc = c_compiler()
-    if cc is None:
-        raise HaiendError("no C compiler was found: install gcc (Debian: apt-get install gcc) or set CC.")
-    source = Path(source)
-    if not source.is_file():
-        raise HaiendError(f"the C source {source} does not exist.")
-    flags = (*flags, "-pie" if pie else "-no-pie", "-fPIE" if pie else "-fno-pie")
-    identity = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=30).stdout
-    key = hashlib.sha256(b"\0".join([source.read_bytes(), " ".join(flags).encode(), identity.encode()]))
-    target = cbuild.cache_dir() / f"{source.stem}-{key.hexdigest()[:16]}"
-    if not target.exists():
-        with atomic.replacing(target, mode=0o755) as tmp:
-            command = [cc, *flags, str(source), "-o", str(tmp)]
-            done = subprocess.run(command, capture_output=True, text=True, timeout=300)
-            if done.returncode != 0:
-                first = (done.stderr.strip().splitlines() or ["no message"])[0]
-                raise HaiendError(f"compiling {source.name} failed ({shlex.join(command)}): {first}")
-    return target
+def seeded_line(source: str | Path, tag: str) -> int:
+    """The line of ``source`` marked ``/* seeded: TAG */`` (the first, when the mark repeats)."""
+    for number, text in enumerate(Path(source).read_text(encoding="utf-8").splitlines(), start=1):
+        if f"/* seeded: {tag} */" in text:
+            return number
+    raise HaiendError(f"{Path(source).name} has no line marked 'seeded: {tag}'.")
+
+
+# Python calling memory_bugs.c's smooth through ctypes (the library's path is sys.argv[1]). The
+# arrays are ctypes arrays, not NumPy's: importing NumPy under valgrind takes seconds.
+SMOOTH_FROM_PYTHON = """
+import ctypes, sys
+lib = ctypes.CDLL(sys.argv[1])
+n = 100
+Row = ctypes.c_double * n
+u, out = Row(*(float(i % 7) for i in range(n))), Row()
+lib.smooth.argtypes = [Row, Row, ctypes.c_long]
+lib.smooth.restype = None
+lib.smooth(u, out, n)
+print("out[n-2] =", out[n - 2])
+"""
