@@ -9,13 +9,14 @@ right, and no process the test started is left running.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from haiend.debug import tools
-from haiend.debug.seeded import deadlock, overrun, race, uninit
-from haiend.kernels import stencil2d
+from haiend.debug.seeded import carried, deadlock, overrun, race, uninit
 from haiend.kernels.stencil2d import numba_impl
 
 
@@ -46,12 +47,10 @@ FIXED_SCRATCH = uninit.SOURCE.read_text().replace(
 
 
 def test_overrun_passes_the_check_and_boundscheck_finds_it():
-    assert overrun.verdict()["passed"]
+    assert overrun.verdict()["passed"]  # in this process, with Numba's default: no bounds checks
     found = overrun.run_checked()
     assert found.returncode == 1 and overrun.index_errors(found.output), found.output[-2000:]
     assert "sweep(src, dst)" in overrun.trim(found.output)
-    unchecked = overrun.run_checked(boundscheck=False)
-    assert unchecked.returncode == 0 and overrun.printed_verdict(unchecked.stdout)["passed"], unchecked.output
 
 
 def test_overrun_fix_is_quiet():
@@ -72,7 +71,7 @@ def test_race_is_right_on_one_thread_and_thread_sanitizer_finds_it():
 def test_race_fix_is_quiet():
     judged = race.judge(FIXED_RESIDUAL, runs=10)
     assert judged.holds, judged.problems
-    wrong = race.judge(race.SOURCE, runs=2)
+    wrong = race.judge(race.SOURCE, runs=1)  # the check fails on the seeded bug
     assert any("ThreadSanitizer" in problem for problem in wrong.problems), wrong
 
 
@@ -113,6 +112,7 @@ def test_deadlock_runs_small_hangs_large_and_every_rank_waits_in_send():
     assert len(hung.stacks) == deadlock.RANKS
     for stack in hung.stacks:
         assert f"exchange (haiend/debug/seeded/ring.py:{send})" in deadlock.trim(stack), stack.text
+        assert deadlock.waiting_in(stack).startswith(f"exchange, line {send}: comm.Send(")
 
 
 @pytest.mark.skipif(bool(deadlock.missing()), reason=f"{deadlock.missing()}")
@@ -121,7 +121,26 @@ def test_deadlock_fix_finishes_above_the_eager_limit():
     assert judged.holds, judged.problems
 
 
-def test_the_plain_check_passes_the_overrun_on_the_kernels_own_input():
-    u0, steps = stencil2d.make_inputs(overrun.SIZE)
-    result = overrun.stencil2d(u0, steps, stencil2d.allocate_output(u0, steps))
-    assert stencil2d.stencil2d.check(result, stencil2d.reference(u0, steps)).passed
+@pytest.mark.parametrize(
+    ("module", "arguments", "says"),
+    [
+        ("haiend.debug.seeded.ring", ["--nx", "2"], "--nx of 3 or more"),
+        (
+            "haiend.debug.seeded.ring",
+            ["--exchange-from", "no-such-file.py"],
+            "no-such-file.py does not exist",
+        ),
+    ],
+)
+def test_bad_arguments_get_one_sentence_and_status_2(module, arguments, says):
+    done = subprocess.run(
+        [sys.executable, "-m", module, *arguments], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and says in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_carried_function_names_a_missing_function(tmp_path):
+    empty = tmp_path / "empty.py"
+    empty.write_text("x = 1\n")
+    with pytest.raises(carried.NotCarried, match="defines no function named exchange"):
+        carried.load(empty, "exchange")

@@ -25,11 +25,20 @@ def write(function: Callable[..., Any], prelude: str) -> Path:
     return Path(handle.name)
 
 
+class NotCarried(ValueError):
+    """The file is missing or defines no such function; the message is one sentence."""
+
+
 def load(path: Path, name: str) -> Callable[..., Any]:
-    """The function ``name`` defined in the file ``path``; SystemExit with one sentence if there is none."""
+    """The function ``name`` defined in the file ``path``; :class:`NotCarried` if there is none.
+
+    The file is run as a module, so an error in the learner's code surfaces with its traceback.
+    """
+    if not Path(path).is_file():
+        raise NotCarried(f"{path} does not exist.")
     spec = importlib.util.spec_from_file_location(f"haiend_carried_{name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     if not callable(getattr(module, name, None)):
-        raise SystemExit(f"{path} defines no function named {name}.")
+        raise NotCarried(f"{path} defines no function named {name}.")
     return getattr(module, name)

@@ -11,6 +11,7 @@ after the group is killed are killed by pid.
 from __future__ import annotations
 
 import json
+import linecache
 import os
 import re
 import signal
@@ -116,6 +117,25 @@ def trim(stack: stacks.Stack) -> str:
         ):
             kept.append(line)
     return "\n".join(kept)
+
+
+_FRAME = re.compile(r"^    (\S+) \((.+):(\d+)\)$")
+
+
+def waiting_in(stack: stacks.Stack) -> str | None:
+    """The source line of the innermost Python frame of a rank's dump (where it waits), or None."""
+    for line in trim(stack).splitlines():
+        frame = _FRAME.match(line)
+        if frame:
+            name, path, number = frame.groups()
+            full = (
+                path
+                if os.path.isabs(path)
+                else os.path.join(os.path.dirname(ring.__file__), os.path.basename(path))
+            )
+            text = linecache.getline(full, int(number)).strip()
+            return f"{name}, line {number}: {text}" if text else f"{name}, line {number}"
+    return None
 
 
 def missing() -> str | None:

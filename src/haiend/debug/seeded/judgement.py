@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -14,7 +14,6 @@ class Judgement:
     not_run: str | None = None
     problems: tuple[str, ...] = ()
     evidence: str = ""
-    passed_checks: tuple[str, ...] = field(default=())
 
     @property
     def holds(self) -> bool:

@@ -119,7 +119,12 @@ def main(argv=None) -> int:
     parser.add_argument("--sweep-from", type=Path, help="a Python file defining an @njit sweep(src, dst)")
     parser.add_argument("--size", type=int, nargs=3, default=SIZE, metavar=("NY", "NX", "STEPS"))
     args = parser.parse_args(argv)
-    chosen = carried.load(args.sweep_from, "sweep") if args.sweep_from else sweep
+    if min(args.size[:2]) < 3 or args.size[2] < 0:
+        parser.error("the grid needs at least 3 x 3 points and a number of sweeps of 0 or more.")
+    try:
+        chosen = carried.load(args.sweep_from, "sweep") if args.sweep_from else sweep
+    except carried.NotCarried as exc:
+        parser.error(str(exc))
     print(json.dumps(verdict(chosen, tuple(args.size))))
     return 0
 

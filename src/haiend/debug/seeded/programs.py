@@ -23,6 +23,11 @@ from haiend.requirements import c_compiler
 DEBUG_FLAGS = ("-g", "-fno-omit-frame-pointer")  # reports name files and lines
 
 
+def command_line(argv: Sequence[str]) -> str:
+    """A command as one would type it: absolute paths (cached programs, temporary files) by name only."""
+    return shlex.join(Path(arg).name if arg.startswith("/") else arg for arg in argv)
+
+
 class BuildFailed(HaiendError):
     """The compiler refused a source; the message quotes its first error line."""
 
@@ -49,8 +54,9 @@ def build(
         source = kernel
     else:
         source = folder / f"{name}-{key}.c"
-        with atomic.replacing(source) as tmp:
-            tmp.write_text(text)
+        if not source.exists():
+            with atomic.replacing(source) as tmp:
+                tmp.write_text(text)
     target = folder / f"{name}-{key}"
     if not target.exists():
         with atomic.replacing(target, mode=0o755) as tmp:

@@ -25,6 +25,7 @@ SOURCE = Path(__file__).with_name("residual.c")
 DRIVER = Path(__file__).with_name("residual_main.c")
 DEFAULT_N = 100_000
 THREADS = 2
+CHECK_RUNS = 20  # a fix must give the reference on every one of these runs on THREADS threads
 RUN_TIMEOUT_S = 60
 FLAGS = ("-O2", "-fopenmp")  # as a release build: the sum stays in a register, stored once per thread
 TSAN_FLAGS = ("-O1", "-fopenmp", "-fsanitize=thread")
@@ -80,7 +81,7 @@ def trim(output: str) -> str:
     return "\n".join(kept)
 
 
-def judge(kernel: str | Path, runs: int = 20) -> Judgement:
+def judge(kernel: str | Path, runs: int = CHECK_RUNS) -> Judgement:
     """ThreadSanitizer must be quiet on ``kernel`` and ``runs`` runs on two threads must all match."""
     reason = tools.missing(tools.TSAN)
     if reason is not None:

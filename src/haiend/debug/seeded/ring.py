@@ -88,9 +88,14 @@ def main(argv=None) -> int:
         "--exchange-from", type=Path, help="a Python file defining exchange(comm, block, up, down)"
     )
     args = parser.parse_args(argv)
+    if args.nx < 3 or args.rows < 1 or args.steps < 0:
+        parser.error("give --nx of 3 or more, --rows of 1 or more and --steps of 0 or more.")
+    try:
+        chosen = carried.load(args.exchange_from, "exchange") if args.exchange_from else exchange
+    except carried.NotCarried as exc:
+        parser.error(str(exc))
     from mpi4py import MPI
 
-    chosen = carried.load(args.exchange_from, "exchange") if args.exchange_from else exchange
     outcome = run(MPI.COMM_WORLD, args.nx, args.rows, args.steps, chosen)
     if outcome is not None:
         print(json.dumps(outcome), flush=True)

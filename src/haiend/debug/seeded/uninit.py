@@ -22,6 +22,7 @@ from haiend.debug import bounded, tools
 from haiend.debug.seeded import programs
 from haiend.debug.seeded.judgement import Judgement
 from haiend.kernels import stencil2d
+from haiend.requirements import C_COMPILER
 
 SOURCE = Path(__file__).with_name("stencil2d_scratch.c")
 DRIVER = Path(__file__).with_name("stencil2d_main.c")
@@ -97,7 +98,7 @@ def check(result: np.ndarray | None, u0: np.ndarray, steps: int) -> str | None:
 
 def judge(kernel: str | Path) -> Judgement:
     """memcheck must find no error on the cold input, and the grid must be right on cold and hot inputs."""
-    reason = tools.missing(tools.VALGRIND)
+    reason = tools.missing(C_COMPILER, tools.VALGRIND)
     if reason is not None:
         return Judgement(not_run=reason)
     try:
