@@ -16,6 +16,7 @@ import os
 import re
 import signal
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,7 @@ SMALL_NX = ring.NX  # 512-byte rows: below the eager limit
 LARGE_NX = 4096  # 32 KiB rows: above it
 HANG_TIMEOUT_S = 4.0  # the job finishes in about a second here when it does not hang
 CHECK_TIMEOUT_S = 60.0
+REAP_TIMEOUT_S = 10.0
 _PRELUDE = "import numpy as np\nfrom mpi4py import MPI"
 _COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # py-spy colours its dump when it thinks a terminal reads it
 
@@ -59,6 +61,15 @@ def descendants(pid: int) -> list[int]:
         frontier = {child for child, parent in parents.items() if parent in frontier}
         found += sorted(frontier)
     return found
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie (dead, waiting only for its parent to read its status)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def rank_pids(pid: int) -> list[int]:
@@ -100,6 +111,9 @@ def run(
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+    deadline = time.monotonic() + REAP_TIMEOUT_S
+    while any(alive(pid) for pid in seen) and time.monotonic() < deadline:
+        time.sleep(0.05)  # SIGKILL is delivered, not yet acted on: wait until the kernel has ended them
     lines = [line for line in finished.stdout.splitlines() if line.startswith("{")]
     return Outcome(finished, json.loads(lines[-1]) if lines else None, dumped)
 
