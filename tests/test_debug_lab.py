@@ -73,6 +73,8 @@ def test_race_is_right_on_one_thread_and_thread_sanitizer_finds_it():
 def test_race_fix_is_quiet():
     judged = race.judge(FIXED_RESIDUAL, runs=10)
     assert judged.holds, judged.problems
+    serial = race.judge(FIXED_RESIDUAL.replace("#pragma omp parallel for reduction(+: sum)", ""))
+    assert any("no longer an OpenMP loop" in problem for problem in serial.problems), serial
     wrong = race.judge(race.SOURCE, runs=1)  # the check fails on the seeded bug
     assert any("ThreadSanitizer" in problem for problem in wrong.problems), wrong
 

@@ -86,6 +86,11 @@ def judge(kernel: str | Path, runs: int = CHECK_RUNS) -> Judgement:
     reason = tools.missing(tools.TSAN)
     if reason is not None:
         return Judgement(not_run=reason)
+    text = kernel.read_text() if isinstance(kernel, Path) else kernel
+    if "#pragma omp" not in text:
+        return Judgement(
+            problems=("the loop is no longer an OpenMP loop: keep it parallel, and make it right",)
+        )
     try:
         checked, plain = build(kernel, sanitize=True), build(kernel)
     except programs.BuildFailed as exc:
