@@ -149,3 +149,14 @@ def test_carried_function_names_a_missing_function(tmp_path):
     empty.write_text("x = 1\n")
     with pytest.raises(carried.NotCarried, match="defines no function named exchange"):
         carried.load(empty, "exchange")
+
+
+def test_a_missing_tool_is_not_run_and_says_why(monkeypatch):
+    """Where the tool is missing, a judgement says so in one sentence instead of passing."""
+    sentence = "valgrind is not installed here (Debian: apt-get install valgrind)."
+    monkeypatch.setattr(uninit.tools, "missing", lambda *requirements: sentence)
+    for judged in (uninit.judge(FIXED_SCRATCH), race.judge(FIXED_RESIDUAL)):
+        assert judged.not_run == sentence and not judged.holds
+    monkeypatch.setattr(deadlock, "missing", lambda: "no mpiexec was found: pip install mpich.")
+    judged = deadlock.judge(exchange)
+    assert judged.not_run and not judged.holds
