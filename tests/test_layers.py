@@ -44,6 +44,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("haiend.kernels.registry",),
     ("haiend.kernels",),
     ("haiend.kernels.*",),  # the kernel packages and their realisations
+    ("haiend.debug.seeded", "haiend.debug.seeded.*"),  # the debugging lab's buggy realisations
     ("haiend.ceilings", "haiend.recompile", "haiend.sampler", "haiend.findings"),
     ("haiend.bench", "haiend.grading"),
     ("haiend.tables", "haiend.plotting", "haiend.student", "haiend.workshop", "haiend.workshop.links",
