@@ -15,16 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from haiend.debug import tools
+from haiend.debug import bounded, tools
 from haiend.debug.seeded import carried, deadlock, overrun, race, uninit
 from haiend.kernels.stencil2d import numba_impl
 
 
 @pytest.fixture(autouse=True)
 def nothing_left_running():
-    before = set(deadlock.descendants(os.getpid()))  # a session's hub or kernel may be running already
+    before = set(bounded.descendants(os.getpid()))  # a session's hub or kernel may be running already
     yield
-    left = sorted(set(deadlock.descendants(os.getpid())) - before)
+    left = sorted(set(bounded.descendants(os.getpid())) - before)
     assert not left, f"processes started by the test are still running: {left}"
 
 
@@ -117,7 +117,7 @@ def test_deadlock_runs_small_hangs_large_and_every_rank_waits_in_send():
     for stack in hung.stacks:
         assert f"exchange (haiend/debug/seeded/ring.py:{send})" in deadlock.trim(stack), stack.text
         assert deadlock.waiting_in(stack).startswith(f"exchange, line {send}: comm.Send(")
-    assert not [stack.pid for stack in hung.stacks if deadlock.alive(stack.pid)], "a rank outlived the job"
+    assert not [stack.pid for stack in hung.stacks if bounded.alive(stack.pid)], "a rank outlived the job"
 
 
 @pytest.mark.skipif(bool(deadlock.missing()), reason=f"{deadlock.missing()}")

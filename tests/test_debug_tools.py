@@ -63,3 +63,11 @@ def test_the_stack_of_a_waiting_python_names_its_function(dump) -> None:
     finally:
         bounded.kill_group(child.pid)
         child.wait(timeout=30)
+
+
+def test_a_timed_out_run_kills_descendants_in_sessions_of_their_own() -> None:
+    """As MPICH's Hydra starts each rank with setsid, outside mpiexec's process group."""
+    seen: list[int] = []
+    done = bounded.run(["bash", "-c", "setsid sleep 61 & wait"], 1.0, on_timeout=lambda g: seen.extend(bounded.descendants(g)))
+    assert done.timed_out and seen, "the setsid child was not found below the command"
+    assert not [pid for pid in seen if bounded.alive(pid)], "a descendant in its own session outlived the run"

@@ -7,13 +7,14 @@ A run started without ``mpiexec`` is a world of one rank, so every ``mpi`` varia
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+
+from haiend.debug import bounded
 
 RANK_VARIABLES = ("PMI_", "OMPI_", "HYDRA_", "PMIX_")  # what a launcher hands its ranks
 
@@ -78,7 +79,7 @@ def launch(
     The launcher gets this process's environment, plus ``env``, without the variables a launcher
     gives its ranks: a process that initialised MPI itself would otherwise hand them down, and
     the new ranks would take them for their own. ``subprocess.TimeoutExpired`` is raised after
-    ``timeout`` seconds, when the whole job (every process of its session) has been killed. ``mpiexec`` chooses the launcher (default: the one beside this Python's
+    ``timeout`` seconds, when the whole job (mpiexec's session and every process below it) has been killed. ``mpiexec`` chooses the launcher (default: the one beside this Python's
     mpi4py, else the first on the PATH).
     """
     from haiend import machine
@@ -90,8 +91,9 @@ def launch(
     target = [os.fspath(program)] if is_file else ["-m", str(program)]
     command = [mpiexec, "-n", str(ranks), sys.executable, *target, *args]
     clean = {key: value for key, value in os.environ.items() if not key.startswith(RANK_VARIABLES)}
-    # A session of its own, so that a job past its time is killed whole: mpiexec, its proxies and
-    # every rank. Killing mpiexec alone would leave deadlocked ranks spinning in MPI calls.
+    # A session of its own, so that a job past its time can be killed whole. MPICH's Hydra starts
+    # its proxy and each rank in a session of their own, so the ranks are found below mpiexec in
+    # /proc and killed by pid too: killing mpiexec alone would leave deadlocked ranks spinning.
     job = subprocess.Popen(
         command,
         env={**clean, **(env or {})},
@@ -103,10 +105,9 @@ def launch(
     try:
         stdout, stderr = job.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        try:
-            os.killpg(job.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        ranks = bounded.descendants(job.pid)
+        bounded.kill_group(job.pid)
+        bounded.kill_all(ranks)
         job.communicate()
         raise
     return subprocess.CompletedProcess(command, job.returncode, stdout, stderr)

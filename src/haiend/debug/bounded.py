@@ -2,8 +2,10 @@
 
 ``subprocess.run(timeout=...)`` kills only the process it started: a debugger's inferior, an
 ``mpiexec``'s ranks or a sanitizer's child would live on. Here the command gets a session (and so
-a process group) of its own, and the whole group is killed on time-out, before or after an
-optional ``on_timeout`` callback has looked at it (the MPI chapter dumps every rank's stack there).
+a process group) of its own, and on time-out an optional ``on_timeout`` callback looks at it first
+(the MPI chapter dumps every rank's stack there), then the whole group is killed, and so is every
+descendant found in /proc: MPICH's launcher (Hydra) starts each rank in a session of its own, so
+the ranks of a hung job are not in ``mpiexec``'s group. ``run`` returns when they are all gone.
 """
 
 from __future__ import annotations
@@ -48,6 +50,48 @@ def group_members(pgid: int) -> list[int]:
     return sorted(members)
 
 
+def descendants(root: int) -> list[int]:
+    """The live processes below ``root`` (children, grandchildren ...), from /proc, in pid order."""
+    parent_of = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if fields[0] != "Z":
+            parent_of[int(entry)] = int(fields[1])
+    found: set[int] = set()
+    frontier = {root}
+    while frontier:
+        frontier = {pid for pid, parent in parent_of.items() if parent in frontier and pid not in found}
+        found |= frontier
+    return sorted(found)
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie (dead, waiting only for its parent to read its status)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def kill_all(pids: Sequence[int], wait_s: float = 10.0) -> None:
+    """SIGKILL each of ``pids`` and wait (up to ``wait_s``) until the kernel has ended them."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    deadline = time.monotonic() + wait_s
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def run(
     argv: Sequence[str],
     timeout_s: float,
@@ -57,7 +101,7 @@ def run(
     stdin: str | None = None,
     on_timeout: Callable[[int], None] | None = None,
 ) -> Finished:
-    """Run ``argv``; after ``timeout_s`` call ``on_timeout(pgid)``, then kill the process group."""
+    """Run ``argv``; after ``timeout_s`` call ``on_timeout(pgid)``, then kill the group and every descendant."""
     start = time.perf_counter()
     child = subprocess.Popen(
         list(argv),
@@ -75,14 +119,13 @@ def run(
         stdout, stderr = child.communicate(stdin, timeout=timeout_s)
     except subprocess.TimeoutExpired:
         timed_out = True
-        if on_timeout is not None:
-            try:
+        started = descendants(child.pid)
+        try:
+            if on_timeout is not None:
                 on_timeout(child.pid)
-            except Exception:  # a failed diagnosis must not leave the group running
-                kill_group(child.pid)
-                child.communicate()
-                raise
-        kill_group(child.pid)
+        finally:  # a failed diagnosis must not leave anything running
+            kill_group(child.pid)
+            kill_all(sorted(set(started) | set(descendants(child.pid))))
         stdout, stderr = child.communicate()
     finally:
         kill_group(child.pid)  # members that outlived a leader which exited on its own

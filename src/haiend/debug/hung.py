@@ -7,9 +7,9 @@ job's processes, keeps the Python ranks, dumps each rank's stack with py-spy or 
 (:mod:`haiend.debug.stacks`), and only then kills them. The ranks are found as descendants of
 ``mpiexec``, not as members of its process group: MPICH's Hydra starts its proxy and every rank
 with ``setsid``, each in a session of its own (checked here with ``ps -o pid,pgid,sid``), so
-killing mpiexec's group reaches the launcher only and leaves the ranks to the proxy's clean-up;
-:func:`run_job` kills every descendant it found by pid as well. Where each stack stops is the diagnosis: the Python line (``comm.Send(...)``) and, with
-gdb, the MPI call underneath (``PMPI_Send``).
+killing mpiexec's group reaches the launcher only; :func:`haiend.debug.bounded.run` kills every
+descendant by pid as well. Where each stack stops is the diagnosis: the Python line
+(``comm.Send(...)``) and, with gdb, the MPI call underneath (``PMPI_Send``).
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ import importlib.util
 import linecache
 import os
 import re
-import signal
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +28,6 @@ from haiend.debug import bounded, stacks
 from haiend.errors import HaiendError
 from haiend.mpi import RANK_VARIABLES
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # py-spy colours its dump when the environment asks for colour (a Jupyter kernel does)
 _PY_SPY_FRAME = re.compile(r"^\s{4}(\S+) \((.+?):(\d+)\)$")
 
 
@@ -51,7 +48,7 @@ class RankStack:
 
     def local(self, name: str) -> str | None:
         """The value py-spy showed for variable ``name`` of the innermost frame (``--locals``), as text."""
-        for line in plain(self.stack.text).splitlines():
+        for line in self.stack.text.splitlines():
             if _PY_SPY_FRAME.match(line) and self.innermost and f"{self.innermost[0]} (" not in line:
                 break  # past the innermost frame of our code
             found = re.match(rf"^\s+{re.escape(name)}: (.+)$", line)
@@ -80,30 +77,11 @@ def mpiexec() -> str:
     return str(found)
 
 
-def descendants(root: int) -> list[int]:
-    """The live processes below ``root`` (children, grandchildren ...), from /proc, in pid order."""
-    parent_of = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the process ended while we looked
-            continue
-        if fields[0] != "Z":
-            parent_of[int(entry)] = int(fields[1])
-    found: set[int] = set()
-    frontier = {root}
-    while frontier:
-        frontier = {pid for pid, parent in parent_of.items() if parent in frontier and pid not in found}
-        found |= frontier
-    return sorted(found)
-
 
 def rank_pids(launcher: int, module: str) -> list[int]:
     """The descendants of ``launcher`` (mpiexec's pid) that are Python ranks running ``python -m module``."""
     ranks = []
-    for pid in descendants(launcher):
+    for pid in bounded.descendants(launcher):
         try:
             argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:  # gone while we looked
@@ -113,14 +91,10 @@ def rank_pids(launcher: int, module: str) -> list[int]:
     return ranks
 
 
-def plain(text: str) -> str:
-    """``text`` without terminal colour codes."""
-    return _ANSI.sub("", text)
-
 
 def innermost_frame(dump: str, source_file: str) -> tuple[str, str, int] | None:
     """The deepest frame of a py-spy dump that lies in ``source_file``: (function, path, line)."""
-    for line in plain(dump).splitlines():
+    for line in dump.splitlines():
         found = _PY_SPY_FRAME.match(line)
         if found and Path(source_file).as_posix().endswith(found.group(2)):
             return found.group(1), source_file, int(found.group(3))
@@ -150,38 +124,13 @@ def run_job(
     env = {key: value for key, value in os.environ.items() if not key.startswith(RANK_VARIABLES)}
     seen: list[RankStack] = []
 
-    started: list[int] = []
-
     def diagnose(launcher: int) -> None:
-        started.extend(descendants(launcher))
         for pid in rank_pids(launcher, module):
             stack = stacks.with_py_spy(pid, timeout_s=30) if dump == "py-spy" else stacks.with_gdb(pid, timeout_s=60)
             python_view = stack.text if dump == "py-spy" else ""
             seen.append(RankStack(pid, stack, innermost_frame(python_view, source_file) if python_view else None))
 
     argv = [mpiexec(), "-n", str(ranks), sys.executable, "-m", module, *args]
-    try:
-        finished = bounded.run(argv, timeout_s, env=env, on_timeout=diagnose)
-    finally:
-        for pid in started:  # the proxy and ranks, each in a session of its own
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        _wait_until_gone(started, 10)
+    finished = bounded.run(argv, timeout_s, env=env, on_timeout=diagnose)  # kills the proxy and ranks too
     return Job(finished, tuple(seen))
 
-
-def _alive(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie (a killed process still being torn down counts)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def _wait_until_gone(pids: Sequence[int], timeout_s: float) -> None:
-    """Wait (up to ``timeout_s``) for SIGKILLed processes to be torn down, so callers see them gone."""
-    deadline = time.monotonic() + timeout_s
-    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
-        time.sleep(0.02)

@@ -10,9 +10,12 @@ the one-sentence reason instead of a stack.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from haiend.debug import bounded, tools
+
+_COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # py-spy colours its dump when it thinks a terminal reads it (a Jupyter kernel)
 
 
 @dataclass(frozen=True)
@@ -53,4 +56,4 @@ def with_py_spy(pid: int, timeout_s: float = 60) -> Stack:
     if done.timed_out or done.returncode != 0:
         first = (done.output.strip().splitlines() or ["no output"])[-1]
         return Stack(pid, "py-spy", done.output, missing=f"py-spy could not read process {pid} ({first}).")
-    return Stack(pid, "py-spy", done.stdout)
+    return Stack(pid, "py-spy", _COLOUR.sub("", done.stdout))

@@ -4,8 +4,8 @@ A hung MPI job prints nothing and uses the CPU (MPICH's ranks spin while they wa
 first tool is a time limit: :func:`run` starts ``mpiexec`` under :func:`haiend.debug.bounded.run`
 and, when the limit passes, dumps every rank's Python stack with ``py-spy`` before the job is
 killed. Hydra (MPICH's launcher) starts each rank in a session of its own, so the ranks are not in
-``mpiexec``'s process group: they are found as its descendants in ``/proc``, and any still alive
-after the group is killed are killed by pid.
+``mpiexec``'s process group: they are found as its descendants in ``/proc``
+(:func:`haiend.debug.bounded.descendants`), and ``bounded.run`` kills those by pid as well.
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ import json
 import linecache
 import os
 import re
-import signal
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +31,6 @@ HANG_TIMEOUT_S = 4.0  # the job finishes in about a second here when it does not
 CHECK_TIMEOUT_S = 60.0
 REAP_TIMEOUT_S = 10.0
 _PRELUDE = "import numpy as np\nfrom mpi4py import MPI"
-_COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # py-spy colours its dump when it thinks a terminal reads it
 
 
 @dataclass
@@ -45,37 +42,10 @@ class Outcome:
     stacks: list[stacks.Stack] = field(default_factory=list)
 
 
-def _parent(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return int(stat.read().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def descendants(pid: int) -> list[int]:
-    """Every live process below ``pid`` (children, their children, ...), from /proc."""
-    parents = {int(entry): _parent(int(entry)) for entry in os.listdir("/proc") if entry.isdigit()}
-    found, frontier = [], {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier}
-        found += sorted(frontier)
-    return found
-
-
-def alive(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie (dead, waiting only for its parent to read its status)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
 def rank_pids(pid: int) -> list[int]:
     """The ranks among ``pid``'s descendants: the processes running the ring program."""
     ranks = []
-    for child in descendants(pid):
+    for child in bounded.descendants(pid):
         try:
             with open(f"/proc/{child}/cmdline", "rb") as cmdline:
                 if ring.__name__.encode() in cmdline.read():
@@ -105,15 +75,7 @@ def run(
             dumped.extend(stacks.with_py_spy(pid, timeout_s=30) for pid in ranks)
 
     env = {key: value for key, value in os.environ.items() if not key.startswith(mpi.RANK_VARIABLES)}
-    finished = bounded.run(command(nx, exchange_from), timeout_s, env=env, on_timeout=on_timeout)
-    for pid in seen:  # ranks that outlived their launcher
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + REAP_TIMEOUT_S
-    while any(alive(pid) for pid in seen) and time.monotonic() < deadline:
-        time.sleep(0.05)  # SIGKILL is delivered, not yet acted on: wait until the kernel has ended them
+    finished = bounded.run(command(nx, exchange_from), timeout_s, env=env, on_timeout=on_timeout)  # ranks too
     lines = [line for line in finished.stdout.splitlines() if line.startswith("{")]
     return Outcome(finished, json.loads(lines[-1]) if lines else None, dumped)
 
@@ -123,7 +85,7 @@ def trim(stack: stacks.Stack) -> str:
     if not stack.ok:
         return stack.missing or ""
     kept = []
-    for line in _COLOUR.sub("", stack.text).splitlines():
+    for line in stack.text.splitlines():
         if line.startswith("Process ") or line.startswith("Thread "):
             kept.append(line.split(":", 1)[0] if line.startswith("Process ") else line)
         elif (
