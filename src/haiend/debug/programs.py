@@ -28,21 +28,25 @@ DEBUG_FLAGS = ("-g", "-O0")  # a build to hunt a bug with: every line where it i
 FIXED = "-DHAIEND_FIXED"  # the seeded sources' switch to their corrected lines
 
 
-def build(source: str | Path, flags: Sequence[str] = DEBUG_FLAGS, *, shared: bool = False) -> Path:
-    """Compile ``source`` with ``flags`` into a program (or a shared library) and return its path."""
+def build(
+    source: str | Path, flags: Sequence[str] = DEBUG_FLAGS, *, shared: bool = False, also: Sequence[Path] = ()
+) -> Path:
+    """Compile ``source`` (and the sources ``also``, e.g. a driver's ``main``) with ``flags`` into a
+    program, or a shared library, and return its path."""
     cc = c_compiler()
     if cc is None:
         raise HaiendError("no C compiler was found: install gcc (Debian: apt-get install gcc) or set CC.")
-    source = Path(source)
-    if not source.is_file():
-        raise HaiendError(f"the C source {source} does not exist.")
+    sources = [Path(source), *map(Path, also)]
+    for path in sources:
+        if not path.is_file():
+            raise HaiendError(f"the C source {path} does not exist.")
     flags = tuple(flags) + (("-shared", "-fPIC") if shared else ())
-    parts = [source.read_bytes(), shlex.join(flags).encode(), cc.encode(), cbuild.compiler_identity(cc).encode()]
-    key = hashlib.sha256(b"\0".join(parts)).hexdigest()[:16]
-    target = cbuild.cache_dir() / "debug" / f"{source.stem}-{key}{'.so' if shared else ''}"
+    parts = [*(path.read_bytes() for path in sources), shlex.join(flags).encode(), cc.encode()]
+    key = hashlib.sha256(b"\0".join([*parts, cbuild.compiler_identity(cc).encode()])).hexdigest()[:16]
+    target = cbuild.cache_dir() / "debug" / f"{sources[0].stem}-{key}{'.so' if shared else ''}"
     if not target.exists():
         with atomic.replacing(target, mode=0o755) as tmp:
-            command = [cc, *flags, str(source), "-o", str(tmp)]
+            command = [cc, *flags, *map(str, sources), "-o", str(tmp)]
             done = subprocess.run(command, capture_output=True, text=True, timeout=300)
             if done.returncode != 0:
                 lines = done.stderr.strip().splitlines() or ["no message"]
