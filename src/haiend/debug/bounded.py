@@ -34,25 +34,9 @@ class Finished:
         return self.stdout + self.stderr
 
 
-def group_members(pgid: int) -> list[int]:
-    """The pids of the live processes in process group ``pgid`` (from /proc)."""
-    members = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:  # the process ended while we looked
-            continue
-        if fields[0] != "Z" and int(fields[2]) == pgid:
-            members.append(int(entry))
-    return sorted(members)
-
-
-def descendants(root: int) -> list[int]:
-    """The live processes below ``root`` (children, grandchildren ...), from /proc, in pid order."""
-    parent_of = {}
+def _live_processes() -> dict[int, tuple[int, int]]:
+    """Every live (not zombie) process in /proc: pid -> (parent pid, process group)."""
+    live = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -62,7 +46,18 @@ def descendants(root: int) -> list[int]:
         except OSError:  # the process ended while we looked
             continue
         if fields[0] != "Z":
-            parent_of[int(entry)] = int(fields[1])
+            live[int(entry)] = (int(fields[1]), int(fields[2]))
+    return live
+
+
+def group_members(pgid: int) -> list[int]:
+    """The pids of the live processes in process group ``pgid``."""
+    return sorted(pid for pid, (_, group) in _live_processes().items() if group == pgid)
+
+
+def descendants(root: int) -> list[int]:
+    """The live processes below ``root`` (children, grandchildren ...), in pid order."""
+    parent_of = {pid: parent for pid, (parent, _) in _live_processes().items()}
     found: set[int] = set()
     frontier = {root}
     while frontier:
