@@ -15,8 +15,8 @@ import sys
 
 import pytest
 
+from haiend import cli, slurm
 from haiend import profile as profiles
-from haiend import slurm
 from haiend.container import apptainer
 from haiend.errors import HaiendError
 
@@ -51,10 +51,16 @@ def write_profile(tmp_path, container=CONTAINER, suffix=".json", **changes):
     return path
 
 
-def haiend(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "haiend", *args], capture_output=True, text=True, timeout=60, env=os.environ
-    )
+@pytest.fixture
+def haiend(capsys):
+    """The command line, run in this process (a subprocess would spend seconds importing)."""
+
+    def run(*args):
+        status = cli.main([str(a) for a in args])
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(args, status, out.out, out.err)
+
+    return run
 
 
 @pytest.mark.parametrize("suffix", [".json", ".toml"])
@@ -92,7 +98,7 @@ def test_a_cpu_profile_and_another_base(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed here")
-def test_every_haiend_command_runs_through_apptainer_exec(tmp_path):
+def test_every_haiend_command_runs_through_apptainer_exec(tmp_path, haiend):
     """The script, run with stubs: apptainer gets --nv, the binds expanded, the image, then python -m haiend."""
     script = tmp_path / "job.sh"
     done = haiend("slurm", str(write_profile(tmp_path)), "stream.triad", "--output", str(script))
@@ -118,7 +124,7 @@ def test_every_haiend_command_runs_through_apptainer_exec(tmp_path):
     assert any(" bench stream.triad --variants numpy,c " in c for c in calls), calls
 
 
-def test_without_a_container_table_nothing_changes(tmp_path):
+def test_without_a_container_table_nothing_changes(tmp_path, haiend):
     script = slurm.render(write_profile(tmp_path, container=None), "stream.triad")
     assert "apptainer exec" not in script and "\npython -m haiend report" in script
     with pytest.raises(HaiendError, match=r"no \[container\] table"):
@@ -153,7 +159,7 @@ def test_bad_container_table_is_one_sentence(tmp_path, container):
     assert "'container'" in message and str(path) in message and "must be a table with image" in message
 
 
-def test_bad_container_table_exits_2_and_writes_nothing(tmp_path):
+def test_bad_container_table_exits_2_and_writes_nothing(tmp_path, haiend):
     path = write_profile(tmp_path, container={"image": "h.sif", "nv": "yes"})
     out = tmp_path / "out"
     out.mkdir()
@@ -180,3 +186,15 @@ def test_exec_prefix_quotes_for_the_shell():
         {**PROFILE, "results_dir": "/r", "container": {"image": "i.sif", "apptainer": "singularity"}}
     )
     assert apptainer.exec_prefix(profile).startswith("singularity exec --bind")
+
+
+def test_example_apptainer_profile():
+    if sys.version_info < (3, 11):
+        pytest.skip("TOML site profiles need Python 3.11 (tomllib).")
+    path = os.path.join(os.path.dirname(__file__), "..", "examples", "site-profiles", "apptainer.toml")
+    script = slurm.render(path, "stream")
+    assert (
+        'apptainer exec --nv --bind "$HAIEND_RESULTS_DIR,/scratch" "$HOME/images/haiend.sif" python -m haiend bench'
+        in script
+    )
+    assert "%post" in slurm.apptainer_definition(path)

@@ -20,6 +20,11 @@ measures, the others wait and read its cache); a job of one task runs its comman
 step itself, since ``srun`` would only add a step (and the same script then runs outside Slurm,
 as :mod:`haiend.sweep`'s local executor runs it); log names no longer repeat "haiend-".
 
+With a ``[container]`` table in the profile, every haiend command runs as ``apptainer exec
+[--nv] --bind ... IMAGE python -m haiend ...`` (:mod:`haiend.container.apptainer`), and
+:func:`apptainer_definition` writes the definition file to build the image from; neither has run
+on a real Apptainer here (Debian 12 has none).
+
 Thread counts follow ``cpus_per_task`` (``OMP_NUM_THREADS``, ``NUMBA_NUM_THREADS``, with
 ``OMP_PLACES`` and ``OMP_PROC_BIND`` from the profile). ``srun`` is given ``--cpus-per-task``
 explicitly: since Slurm 22.05 it no longer inherits the value from ``sbatch``.
