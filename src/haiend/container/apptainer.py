@@ -10,9 +10,10 @@ and ``apptainer`` (the command: ``apptainer``, or ``singularity`` on older sites
 
 :func:`definition` renders the ``.def`` file (``templates/apptainer.def.j2``): Debian with Python
 and gcc from apt, haiend's checkout copied in by ``%files`` and pip-installed at the pins of
-``constraints.txt`` into a virtual environment on the ``PATH`` (``%environment``), so unlike the
-image built here, this one holds haiend itself: on a cluster the image is the unit that is
-copied between file systems and kept with the results. :func:`exec_prefix` is the command the
+``constraints.txt`` (with the ``mpi`` extra, and ``gpu`` when ``nv`` is set) into a virtual
+environment on the ``PATH`` (``%environment``), so unlike the image built here, this one holds
+haiend itself: on a cluster the image is the unit that is copied between file systems and kept
+with the results. :func:`exec_prefix` is the command the
 batch script puts before ``python -m haiend``. MPI runs in the hybrid model: the host's ``srun``
 or ``mpiexec`` starts one container per rank, so the MPI library inside must be compatible with
 the host's (the same MPICH ABI, or Open MPI of the same major version).
