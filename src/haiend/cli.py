@@ -166,6 +166,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--output", help="write the script here (default: print it); an existing file is kept")
     p.add_argument("--force", action="store_true", help="replace an existing --output file")
+    p.add_argument(
+        "--apptainer-def",
+        metavar="OUT.def",
+        help="also write the Apptainer definition file of the profile's [container] table (untested here)",
+    )
+
+    p = commands.add_parser(
+        "container", help="an Apptainer-style image: build it, run a kernel inside and outside"
+    )
+    actions = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    actions.add_parser("check", help="say whether an image can be built and entered here, and why not")
+    actions.add_parser(
+        "build", help="build the image (mmdebstrap, mksquashfs) into the cache, once per recipe"
+    )
+    q = actions.add_parser(
+        "compare", help="the same bench natively, in the image and natively again, compared"
+    )
+    q.add_argument("kernel", nargs="?", default="stream.triad", help="a kernel (default stream.triad)")
+    q.add_argument("--variants", default="c,numpy", help="comma-separated variants (default c,numpy)")
+    q.add_argument("--size", help="problem size (default: from this machine)")
+    q.add_argument("--threads", type=int, default=1, help="threads (default 1)")
+    q.add_argument("--repeat", type=int, default=20, help="timed repeats per run (default 20)")
+    q.add_argument("--folder", required=True, help="where the three runs' records go (native/, container/)")
+    q.add_argument("--json", action="store_true", help="print the comparison as JSON")
 
     p = commands.add_parser("workshop", help="run the labs as a workshop on a JupyterHub")
     actions = p.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -245,6 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "bench": cmd_bench,
             "report": cmd_report,
             "slurm": cmd_slurm,
+            "container": cmd_container,
             "jobs": cmd_jobs,
             "sweep": cmd_sweep,
             "results": cmd_results,
@@ -566,12 +591,45 @@ def cmd_slurm(args) -> int:
     from haiend import slurm
 
     script = slurm.render(args.profile, args.kernel, array=args.array, sweep=args.sweep, size=args.size)
+    if args.apptainer_def is not None:  # checked before anything is written
+        definition = slurm.apptainer_definition(args.profile, args.apptainer_def.rsplit("/", 1)[-1])
+        path = slurm.write_atomic(args.apptainer_def, definition, force=args.force)
+        print(
+            f"wrote the Apptainer definition {path}; build it with: apptainer build haiend.sif {path}",
+            file=sys.stderr,
+        )
     if args.output is None:
         sys.stdout.write(script)
         return 0
     path = slurm.write_atomic(args.output, script, force=args.force)
     kind = "job array" if args.array is not None else "batch script"
     print(f"wrote the {kind} {path}; submit it with: sbatch {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_container(args) -> int:
+    from haiend.container import enter, image
+
+    if args.action == "check":
+        why = image.build_unavailable() or enter.unavailable()
+        print(why or "an image can be built and entered here.")
+        return 1 if why else 0
+    if args.action == "build":
+        built = image.build(log=lambda text: print(text, file=sys.stderr))
+        print(built.path)
+        return 0
+    from haiend.container import measure
+
+    variants = tuple(v.strip() for v in args.variants.split(",") if v.strip())
+    found = measure.inside_and_outside(
+        args.folder, args.kernel, variants, size=args.size, threads=args.threads, repeat=args.repeat
+    )
+    if args.json:
+        print(json.dumps(found.to_dict(), indent=1))
+        return 0
+    for row in found.rows:
+        print(row.comparison)
+    print(f"Drift: {found.drift}.")
     return 0
 
 

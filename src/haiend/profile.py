@@ -52,6 +52,7 @@ class Profile:
     sweep_threads: tuple[int, ...] = ()
     energy: Mapping[str, Any] = field(default_factory=dict)  # grid intensity, PUE, power figures
     io: Mapping[str, Any] = field(default_factory=dict)  # the shared file system's metadata latency
+    container: Mapping[str, Any] = field(default_factory=dict)  # the Apptainer image jobs run in
 
     @property
     def tasks(self) -> int:
@@ -115,6 +116,7 @@ def validate(raw: dict[str, Any], where: str = "the site profile") -> Profile:
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
     values["energy"] = dict(values.get("energy") or {})
     values["io"] = dict(values.get("io") or {})
+    values["container"] = dict(values.get("container") or {})
     for key in ("nodes", "tasks_per_node", "cpus_per_task"):
         values[key] = int(values[key])  # 4.0 is an integer to JSON Schema
     for n in values.get("sweep_threads", ()):
@@ -128,18 +130,18 @@ def validate(raw: dict[str, Any], where: str = "the site profile") -> Profile:
 
 
 def _sentence(error: Any, properties: dict[str, Any], raw: dict[str, Any]) -> str:
-    """One sentence for a schema error: the key, and the rule its schema states."""
+    """One sentence for a schema error: the key, and the rule its schema states (for a key's
+    table, such as [container], the table's rule, whatever inside it is wrong)."""
+    if error.path:
+        key = error.path[0]
+        return f"key {key!r} {properties[key]['x-rule']}, not {_shown(raw[key])}"
     if error.validator == "required":
         key = next(k for k in error.validator_value if k not in raw)
         return f"key {key!r} is missing"
     if error.validator == "additionalProperties":
         key = next(k for k in raw if k not in properties and not k.startswith("_"))
         return f"key {key!r} is not a profile key (known keys: {', '.join(properties)})"
-    if not error.path:
-        return error.message
-    key = error.path[0]
-    value = raw[key]
-    return f"key {key!r} {properties[key]['x-rule']}, not {_shown(value)}"
+    return error.message
 
 
 def _shown(value: Any) -> str:

@@ -20,6 +20,11 @@ measures, the others wait and read its cache); a job of one task runs its comman
 step itself, since ``srun`` would only add a step (and the same script then runs outside Slurm,
 as :mod:`haiend.sweep`'s local executor runs it); log names no longer repeat "haiend-".
 
+With a ``[container]`` table in the profile, every haiend command runs as ``apptainer exec
+[--nv] --bind ... IMAGE python -m haiend ...`` (:mod:`haiend.container.apptainer`), and
+:func:`apptainer_definition` writes the definition file to build the image from; neither has run
+on a real Apptainer here (Debian 12 has none).
+
 Thread counts follow ``cpus_per_task`` (``OMP_NUM_THREADS``, ``NUMBA_NUM_THREADS``, with
 ``OMP_PLACES`` and ``OMP_PROC_BIND`` from the profile). ``srun`` is given ``--cpus-per-task``
 explicitly: since Slurm 22.05 it no longer inherits the value from ``sbatch``.
@@ -149,7 +154,8 @@ def _render(
             sweep=sweep,
             one_task=_launch(profile, tasks=1, cpus=profile.cpus_per_task),
             every_task=_launch(profile, tasks=None, cpus=profile.cpus_per_task),
-            haiend=f"{profile.python} -m haiend",
+            haiend=_haiend(profile),
+            container=profile.container.get("image") if profile.container else None,
             results='--results-dir "$HAIEND_RESULTS_DIR"',
             run_mpi=bool(on_ranks),
             mpi_variants=on_ranks,
@@ -160,6 +166,22 @@ def _render(
             no_roof="" if roof else " --no-roof",
         )
     )
+
+
+def _haiend(profile: Profile) -> str:
+    """How the script runs haiend: the profile's python, or python in its Apptainer image."""
+    if not profile.container:
+        return f"{profile.python} -m haiend"
+    from haiend.container import apptainer
+
+    return f"{apptainer.exec_prefix(profile)} python -m haiend"
+
+
+def apptainer_definition(profile_path: str | os.PathLike[str], def_name: str = "haiend.def") -> str:
+    """The Apptainer definition file for the profile's ``[container]`` table (:mod:`haiend.container.apptainer`)."""
+    from haiend.container import apptainer
+
+    return apptainer.definition(read_profile(profile_path), def_name)
 
 
 def _size_label(kernel: str, text: str) -> str:

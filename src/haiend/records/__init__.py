@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from haiend import atomic, threads
+from haiend.container import inside
 from haiend.errors import HaiendError
 from haiend.records import migrations, schemas
 from haiend.records.schemas import InvalidFile
@@ -169,7 +170,7 @@ def run_context(command: str | None = None) -> dict[str, Any]:
     """The circumstances of a run, taken when it starts: haiend's git commit (when it runs from a
     checkout), whether that checkout had changes, the load average, how many other processes were running or ready, the CPU set the run had and
     its cgroup CPU quota (on a shared node, such as a workshop's hub, what each run could use),
-    and the time."""
+    the time, and the container it ran in, if any (:func:`haiend.container.inside.detect`)."""
     commit = dirty = None
     here = Path(__file__).resolve().parent
     try:
@@ -205,6 +206,7 @@ def run_context(command: str | None = None) -> dict[str, Any]:
         "runnable_at_start": others,
         "started": now_stamp(),
         "command": command,
+        "container": inside.detect(),
     }
 
 
