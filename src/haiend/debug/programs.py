@@ -41,7 +41,8 @@ def build(
         if not path.is_file():
             raise HaiendError(f"the C source {path} does not exist.")
     flags = tuple(flags) + (("-shared", "-fPIC") if shared else ())
-    parts = [*(path.read_bytes() for path in sources), shlex.join(flags).encode(), cc.encode()]
+    # The paths count too: the debug information names them, and reports are matched against them.
+    parts = [*(bytes(path.resolve()) + b"\0" + path.read_bytes() for path in sources), shlex.join(flags).encode(), cc.encode()]
     key = hashlib.sha256(b"\0".join([*parts, cbuild.compiler_identity(cc).encode()])).hexdigest()[:16]
     target = cbuild.cache_dir() / "debug" / f"{sources[0].stem}-{key}{'.so' if shared else ''}"
     if not target.exists():
