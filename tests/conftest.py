@@ -103,7 +103,7 @@ def _jupyter_book_command() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def built_site(tmp_path_factory, results_dir: Path) -> dict:
+def built_site(tmp_path_factory, results_dir: Path, request) -> dict:
     """Build the book once: its exit status, the end of its output and the HTML folder."""
     pytest.importorskip(
         "jupyter_book", reason="jupyter-book is needed to build the site: pip install '.[book]'"
@@ -124,8 +124,21 @@ def built_site(tmp_path_factory, results_dir: Path) -> dict:
         )
     except subprocess.TimeoutExpired:
         pytest.fail(f"the book did not build within {BUILD_TIMEOUT_S} s at HAIEND_SIZE=quick.")
+    log = done.stdout + done.stderr
+    executed = {
+        line.split(": Executed notebook in ")[0].rsplit(str(ROOT) + "/", 1)[-1]: float(line.split(" in ")[1].split()[0])
+        for line in log.splitlines()
+        if ": Executed notebook in " in line
+    }
+    if executed:  # the budget: each lab under 2 minutes at the quick size, all notebooks under 15
+        slowest = max(executed, key=executed.get)
+        request.config.stash.setdefault(MEASURED, []).append(
+            f"book build at HAIEND_SIZE=quick: {len(executed)} notebooks executed in {sum(executed.values()):.0f} s "
+            f"of cell time, the slowest {slowest} in {executed[slowest]:.0f} s"
+        )
     return {
         "returncode": done.returncode,
-        "output": (done.stdout + done.stderr)[-8000:],
+        "output": log[-8000:],
+        "log": log,  # whole: tests/test_notebooks.py reads which notebooks it executed
         "html": output / "_build" / "html",
     }

@@ -1,11 +1,15 @@
 """Every notebook is executed by a test, none is committed with outputs, and the book's table of
 contents names only files that exist.
 
-* ``test_notebook_runs``: each ``.ipynb`` under ``labs/`` and ``notebooks/`` runs under nbval
-  (``--nbval-lax``: any error fails; only cells marked ``# NBVAL_CHECK_OUTPUT`` have their output
-  compared) in its own pytest process, at ``HAIEND_SIZE=quick``, with a results folder under
-  pytest's temporary directory. Executable MyST/jupytext Markdown pages (front matter with a
-  ``kernelspec``) are executed with ``jupytext --execute`` in their own folder.
+* ``test_notebook_runs``: each ``.ipynb`` under ``labs/`` and ``notebooks/`` is executed once,
+  at ``HAIEND_SIZE=quick``, with the session's results folder under pytest's temporary directory,
+  and any error in any cell fails it (hidden ``test`` cells are where pages assert what their prose
+  says). A notebook the book's table of contents names is executed by the book build the session
+  makes anyway (``built_site`` in conftest.py: ``jupyter-book build -W`` with myst-nb's
+  ``raise_on_error``); the test passes when that build succeeded and its log says it executed this
+  notebook. Executing each one a second time under nbval only doubled CI's time. A notebook outside
+  the book runs under nbval (``--nbval-lax``) in its own pytest process. Executable MyST/jupytext
+  Markdown pages (front matter with a ``kernelspec``) are executed with ``jupytext --execute``.
 * ``test_every_toc_notebook_is_tested``: the guard that no page executed by the book goes
   untested (in the spirit of pyperf, which fails when an example is not run).
 """
@@ -94,9 +98,42 @@ def _has_module(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
 
 
+def book_notebooks() -> set[Path]:
+    """The notebooks (relative paths) the book build executes: those its table of contents names."""
+    found = (resolve_toc_entry(entry) for entry in toc_entries())
+    return {path.relative_to(ROOT) for path in found if path is not None and path.suffix == ".ipynb"}
+
+
+def executed_by_book(log: str, document: Path) -> bool:
+    """True when myst-nb's log of the book build says it executed ``document`` to the end.
+
+    myst-nb logs ``PATH: Executed notebook in T seconds [mystnb]`` after a run without error
+    (``Executing notebook failed`` otherwise, which ``raise_on_error`` turns into a failed build).
+    """
+    suffix = f"/{document.as_posix()}: Executed notebook in "
+    return any(suffix in line for line in log.splitlines())
+
+
+def book_failure(log: str, document: Path, most: int = 6000) -> str:
+    """The book build's report of ``document``'s failed execution (myst-nb's warning and traceback), or ""."""
+    marker = f"/{document.as_posix()}: WARNING: Executing notebook failed"
+    start = log.find(marker)
+    return "" if start < 0 else log[start : start + most]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("document", executable_documents(), ids=str)
-def test_notebook_runs(document: Path, results_dir: Path, tmp_path: Path) -> None:
+def test_notebook_runs(document: Path, results_dir: Path, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    if document in book_notebooks():
+        site = request.getfixturevalue("built_site")
+        if not executed_by_book(site["log"], document):
+            failure = book_failure(site["log"], document)
+            pytest.fail(
+                f"{document} failed in the book build:\n{failure}"
+                if failure
+                else f"the book build (exit status {site['returncode']}) did not execute {document}:\n{site['output']}"
+            )
+        return
     env = {**os.environ, "HAIEND_SIZE": "quick", "HAIEND_RESULTS_DIR": str(results_dir)}
     if document.suffix == ".ipynb":
         if not _has_module("nbval"):
@@ -176,3 +213,16 @@ def test_toc_names_each_file_once() -> None:
     entries = [str(resolve_toc_entry(e) or e) for e in toc_entries()]
     repeated = sorted({e for e in entries if entries.count(e) > 1})
     assert not repeated, f"_toc.yml names these files more than once: {repeated}"
+
+
+def test_the_book_log_tells_an_executed_notebook_from_a_failed_one() -> None:
+    log = (
+        "/ci/notebooks/a.ipynb: Executing notebook using local CWD [mystnb]\n"
+        "/ci/notebooks/a.ipynb: Executed notebook in 1.25 seconds [mystnb]\n"
+        "/ci/notebooks/b.ipynb: Executing notebook using local CWD [mystnb]\n"
+        "\x1b[91m/ci/notebooks/b.ipynb: WARNING: Executing notebook failed: CellExecutionError\n"
+        "AssertionError: seeded\n"
+    )
+    a, b = Path("notebooks/a.ipynb"), Path("notebooks/b.ipynb")
+    assert executed_by_book(log, a) and not executed_by_book(log, b)
+    assert "AssertionError: seeded" in book_failure(log, b) and book_failure(log, a) == ""
