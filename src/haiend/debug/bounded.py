@@ -55,6 +55,11 @@ def group_members(pgid: int) -> list[int]:
     return sorted(pid for pid, (_, group) in _live_processes().items() if group == pgid)
 
 
+def children(parent: int) -> list[int]:
+    """The live processes whose parent is ``parent``, in pid order."""
+    return sorted(pid for pid, (ppid, _) in _live_processes().items() if ppid == parent)
+
+
 def descendants(root: int) -> list[int]:
     """The live processes below ``root`` (children, grandchildren ...), in pid order."""
     parent_of = {pid: parent for pid, (parent, _) in _live_processes().items()}

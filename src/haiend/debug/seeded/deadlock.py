@@ -29,7 +29,6 @@ SMALL_NX = ring.NX  # 512-byte rows: below the eager limit
 LARGE_NX = 4096  # 32 KiB rows: above it
 HANG_TIMEOUT_S = 4.0  # the job finishes in about a second here when it does not hang
 CHECK_TIMEOUT_S = 60.0
-REAP_TIMEOUT_S = 10.0
 _PRELUDE = "import numpy as np\nfrom mpi4py import MPI"
 
 
@@ -66,13 +65,10 @@ def run(
 ) -> Outcome:
     """Run the ring on ``RANKS`` ranks; past ``timeout_s``, dump every rank's stack (if ``dump``) and kill the job."""
     dumped: list[stacks.Stack] = []
-    seen: set[int] = set()
 
     def on_timeout(pgid: int) -> None:
-        ranks = rank_pids(pgid)
-        seen.update(ranks)
         if dump:
-            dumped.extend(stacks.with_py_spy(pid, timeout_s=30) for pid in ranks)
+            dumped.extend(stacks.with_py_spy(pid, timeout_s=30) for pid in rank_pids(pgid))
 
     env = {key: value for key, value in os.environ.items() if not key.startswith(mpi.RANK_VARIABLES)}
     finished = bounded.run(command(nx, exchange_from), timeout_s, env=env, on_timeout=on_timeout)  # ranks too
